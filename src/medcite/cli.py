@@ -1,0 +1,236 @@
+"""medcite's command line: a thin skin over :class:`medcite.service.Medcite`."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from medcite.domain import DocKind, IngestReport
+from medcite.errors import MedciteError
+from medcite.index.lexical import Filters
+from medcite.service import Medcite
+from medcite.settings import load_settings
+
+app = typer.Typer(
+    help="medcite — cited answers to clinical questions from a medical corpus you own.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+KIND_CHOICES = [k.value for k in DocKind]
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    db: Optional[Path] = typer.Option(None, "--db", help="SQLite store file (default ./medcite.db; env MEDCITE_DB)."),
+) -> None:
+    """Global options shared by every command."""
+    ctx.obj = {"db": db}
+
+
+def _service(ctx: typer.Context, **overrides: object) -> Medcite:
+    return Medcite(load_settings(db=ctx.obj.get("db") if ctx.obj else None, **overrides))
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    """Map medcite errors once: a one-line message on stderr and a non-zero exit."""
+    try:
+        yield
+    except MedciteError as exc:
+        err.print(f"[bold red]error:[/] {Text(str(exc))}")
+        raise typer.Exit(exc.exit_code) from None
+
+
+# --- ingest ---------------------------------------------------------------------------------
+
+
+class _DocsPerSecond(ProgressColumn):
+    def render(self, task) -> Text:  # type: ignore[override]
+        docs = task.fields.get("docs", 0)
+        elapsed = task.elapsed or 0.0
+        rate = docs / elapsed if elapsed > 0 else 0.0
+        return Text(f"{docs:,} docs · {rate:,.0f} docs/s", style="cyan")
+
+
+@contextmanager
+def _ingest_progress(total_files: int, enabled: bool):
+    if not enabled or not err.is_terminal:
+        yield None
+        return
+    progress = Progress(
+        TextColumn("[bold]ingest[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        _DocsPerSecond(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[file]}", style="dim"),
+        console=err,
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("ingest", total=total_files, docs=0, file="")
+
+        def update(event: str, n: int, path: Path | None) -> None:
+            if event == "file":
+                progress.update(task, file=path.name if path else "")
+            elif event == "docs":
+                progress.update(task, docs=progress.tasks[0].fields["docs"] + n)
+            elif event == "done":
+                progress.advance(task)
+
+        yield update
+
+
+def _print_report(report: IngestReport, as_json: bool) -> None:
+    if as_json:
+        out.print_json(json.dumps(report.to_dict()))
+    for line in report.errors:
+        err.print(f"[red]✗[/] {Text(line)}")
+    if not as_json:
+        rate = report.documents / report.seconds if report.seconds else 0.0
+        out.print(
+            f"[bold]{report.files}[/] files · [green]{report.added:,} added[/] · {report.updated:,} updated · "
+            f"{report.deleted:,} deleted · {report.unchanged:,} unchanged · "
+            f"{'[red]' if report.errors else ''}{len(report.errors)} errors{'[/]' if report.errors else ''} "
+            f"· {report.passages:,} passages · {report.seconds:.1f} s ({rate:,.0f} docs/s)"
+        )
+
+
+@app.command()
+def ingest(
+    ctx: typer.Context,
+    paths: list[str] = typer.Argument(..., help="Files, folders or glob patterns (.gz is read transparently)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Ingest files into the evidence store (idempotent; one transaction per file)."""
+    with _errors():
+        svc = _service(ctx)
+        from medcite.ingest.pipeline import expand_paths
+
+        files, _ = expand_paths(paths)
+        with _ingest_progress(len(files), svc.settings.progress) as progress:
+            report = svc.ingest(paths, progress=progress)
+        _print_report(report, as_json)
+        if report.errors:
+            raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    ctx: typer.Context,
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Corpus folder (default ../shared/corpus)."),
+) -> None:
+    """Ingest the demo corpus into a fresh database and show what to try next."""
+    with _errors():
+        svc = _service(ctx)
+        corpus_dir = corpus or svc.settings.corpus
+        from medcite.ingest.pipeline import expand_paths
+
+        files, _ = expand_paths([corpus_dir])
+        out.print(f"Building a fresh evidence store [bold]{svc.settings.db}[/] from [bold]{corpus_dir}[/] …")
+        with _ingest_progress(len(files), svc.settings.progress) as progress:
+            report = svc.demo(corpus_dir, progress=progress)
+        _print_report(report, False)
+        q = "at what age should colorectal cancer screening start"
+        res = svc.search(q, k=3)
+        out.print(f"\n[bold]Try it:[/] medcite search \"{q}\"")
+        for h in res.hits:
+            out.print(f"  {h.rank}. [{h.kind}] {Text(h.title)} ({h.doc_id})")
+        out.print("\nNext: [bold]medcite search \"QUESTION\"[/] · [bold]medcite stats[/] · [bold]medcite --help[/]")
+        if report.errors:
+            raise typer.Exit(1)
+
+
+# --- search & stats -------------------------------------------------------------------------
+
+
+@app.command()
+def search(
+    ctx: typer.Context,
+    query: str = typer.Argument(..., help="Words or a question; operators and punctuation are treated as text."),
+    k: int = typer.Option(10, "--k", min=1, max=1000, help="Number of hits."),
+    kind: list[str] = typer.Option([], "--kind", help=f"Only these kinds: {', '.join(KIND_CHOICES)}."),
+    since: Optional[int] = typer.Option(None, "--since", help="Only documents from this year on."),
+    until: Optional[int] = typer.Option(None, "--until", help="Only documents up to this year."),
+    source: list[str] = typer.Option([], "--source", help="Only sources containing this text."),
+    as_json: bool = typer.Option(False, "--json", help="Print hits as JSON (see docs/cli.md)."),
+    explain: bool = typer.Option(False, "--explain", help="Show how each hit was found, stage by stage."),
+) -> None:
+    """Search the evidence store."""
+    with _errors():
+        for kd in kind:
+            if kd not in KIND_CHOICES:
+                raise typer.BadParameter(f"unknown kind {kd!r}; choose from {', '.join(KIND_CHOICES)}")
+        svc = _service(ctx)
+        filters = Filters(kinds=tuple(kind), year_min=since, year_max=until, sources=tuple(source))
+        res = svc.search(query, k=k, filters=filters)
+        if as_json:
+            payload = [h.to_dict() for h in res.hits] if not explain else res.to_dict() | {"explain": res.explain}
+            sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+            return
+        if res.reason:
+            err.print(f"[yellow]{Text(res.reason)}[/]")
+        if explain:
+            out.print(f"[dim]terms:[/] {Text(', '.join(res.terms))}")
+            for key, value in res.explain.items():
+                out.print(f"[dim]{key}:[/] {Text(str(value))}")
+            out.print(f"[dim]timings (ms):[/] {res.timings_ms}")
+        for h in res.hits:
+            head = Text(f"{h.rank:>2}. ", style="bold")
+            head.append(f"[{h.kind}] ", style="cyan")
+            head.append(h.title or "(untitled)", style="bold")
+            head.append(f"  {h.source} {h.year or ''} · {h.passage_id}", style="dim")
+            out.print(head)
+            if explain:
+                out.print(Text("    " + json.dumps(dict(h.stages)), style="magenta"))
+            snippet = h.text if len(h.text) < 400 else h.text[:400] + "…"
+            out.print(Text(f"    {h.heading}: {snippet}" if h.heading else f"    {snippet}"))
+
+
+@app.command()
+def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
+    """Counts of documents and passages by kind, source and status."""
+    with _errors():
+        data = _service(ctx).stats()
+        if as_json:
+            sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
+            return
+        out.print(f"[bold]{data['documents']:,}[/] documents · [bold]{data['passages']:,}[/] passages · {data['db']}")
+        for title, key in (("by kind", "documents_by_kind"), ("by status", "documents_by_status"),
+                           ("by source (top 15)", "documents_by_source")):
+            table = Table(title=f"Documents {title}", show_header=False, title_justify="left")
+            for name, count in list(data[key].items())[:15]:
+                table.add_row(Text(name or "(none)"), f"{count:,}")
+            out.print(table)
+
+
+@app.command()
+def reindex(ctx: typer.Context) -> None:
+    """Rebuild passages and indexes after a chunker or embedder change."""
+    with _errors():
+        started = time.perf_counter()
+        res = _service(ctx).reindex()
+        out.print(f"Re-indexed {res['documents']:,} documents into {res['passages']:,} passages "
+                  f"in {time.perf_counter() - started:.1f} s")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

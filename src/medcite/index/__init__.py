@@ -1,0 +1,1 @@
+"""Indexes over the store's passages: lexical (FTS5) and vector."""

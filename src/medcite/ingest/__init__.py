@@ -1,0 +1,1 @@
+"""Ingestion: one parser per format, format detection, the ingest pipeline."""

@@ -1,0 +1,152 @@
+"""The parser interface, the parser registry and format detection.
+
+A parser turns one file (already decompressed) into a stream of :data:`~medcite.domain.ParseEvent`:
+documents, deletions, and :class:`~medcite.domain.RecordError` for a malformed record that does not
+spoil the rest of the file. A file-level problem (not XML, truncated, wrong layout) raises
+:class:`~medcite.errors.ParseError` — the only exception a parser may raise — and the pipeline rolls
+the whole file back.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import zlib
+from pathlib import Path
+from typing import BinaryIO, Callable, Iterator, Protocol
+
+from medcite.domain import ParseEvent
+from medcite.errors import ParseError, UnknownFormatError
+
+#: how many bytes of a (decompressed) file sniffers see
+SNIFF_BYTES = 8192
+
+#: file suffixes a folder walk looks at; anything else in a folder (README, .md5, LICENSE) is skipped
+INGESTIBLE_SUFFIXES = (".xml", ".nxml", ".jsonl", ".ndjson", ".json")
+
+
+class Parser(Protocol):
+    name: str
+    version: str
+    description: str
+
+    def sniff(self, filename: str, head: bytes) -> bool:
+        """True when this parser recognises the file from its name and first bytes."""
+
+    def parse(self, stream: BinaryIO, origin: str) -> Iterator[ParseEvent]:
+        """Yield documents, deletions and record errors; raise ParseError for a broken file."""
+
+
+_REGISTRY: dict[str, Callable[[], Parser]] = {}
+_ORDER: list[str] = []
+
+
+def register(name: str, factory: Callable[[], Parser]) -> None:
+    """Register a parser factory under a short name (built-ins register exactly like plugins)."""
+    if name not in _REGISTRY:
+        _ORDER.append(name)
+    _REGISTRY[name] = factory
+
+
+def parser_names() -> list[str]:
+    _load_builtins()
+    return list(_ORDER)
+
+
+def get_parser(name: str) -> Parser:
+    _load_builtins()
+    try:
+        return _REGISTRY[name]()
+    except KeyError:
+        raise UnknownFormatError(
+            f"unknown format {name!r}", hint=f"known formats: {', '.join(_ORDER)}"
+        ) from None
+
+
+def parser_versions() -> dict[str, str]:
+    _load_builtins()
+    return {name: _REGISTRY[name]().version for name in _ORDER}
+
+
+_loaded = False
+
+
+def _load_builtins() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    from medcite.ingest import builtins  # noqa: F401  (registers the built-in parsers)
+
+
+def detect(path: Path, head: bytes) -> Parser:
+    """Pick the parser for a file from its name and first decompressed bytes."""
+    _load_builtins()
+    if not head.strip():
+        raise ParseError("file is empty", path=str(path), hint="nothing to ingest; check the file was fully written")
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    for pname in _ORDER:
+        parser = _REGISTRY[pname]()
+        if parser.sniff(name, head):
+            return parser
+    stripped = head.lstrip()
+    what = "XML of an unknown vocabulary" if stripped.startswith(b"<") else "not a recognised format"
+    raise UnknownFormatError(
+        f"{what}",
+        path=str(path),
+        hint=f"medcite reads: {', '.join(_ORDER)} (see docs/formats.md)",
+    )
+
+
+def open_source(path: Path) -> BinaryIO:
+    """Open a file for parsing, transparently decompressing ``.gz``; errors become ParseError."""
+    try:
+        raw = path.open("rb")
+    except PermissionError:
+        raise ParseError("permission denied", path=str(path), hint="check the file's permissions") from None
+    except IsADirectoryError:
+        raise ParseError("is a directory", path=str(path)) from None
+    except OSError as exc:
+        raise ParseError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from None
+    magic = raw.read(2)
+    raw.seek(0)
+    if magic == b"\x1f\x8b":
+        return io.BufferedReader(_CheckedGzip(raw, path))  # type: ignore[return-value]
+    if path.suffix == ".gz":
+        raw.close()
+        raise ParseError("not a gzip file although it ends in .gz", path=str(path), hint="rename it or re-compress it")
+    return raw
+
+
+class _CheckedGzip(io.RawIOBase):
+    """A gzip reader whose corruption / truncation errors surface as ParseError."""
+
+    def __init__(self, raw: BinaryIO, path: Path) -> None:
+        self._raw = raw
+        self._gz = gzip.GzipFile(fileobj=raw, mode="rb")
+        self._path = path
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b) -> int:  # type: ignore[override]
+        try:
+            data = self._gz.read(len(b))
+        except (OSError, EOFError, zlib.error) as exc:
+            raise ParseError(f"corrupt or truncated gzip data ({exc})", path=str(self._path),
+                             hint="download the file again") from None
+        n = len(data)
+        b[:n] = data
+        return n
+
+    def close(self) -> None:
+        try:
+            self._gz.close()
+        finally:
+            self._raw.close()
+        super().close()
+
+
+def read_head(path: Path) -> bytes:
+    with open_source(path) as fh:
+        return fh.read(SNIFF_BYTES)

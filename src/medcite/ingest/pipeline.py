@@ -1,0 +1,166 @@
+"""The ingest pipeline: expand paths, detect formats, parse, chunk and store — one transaction per file."""
+
+from __future__ import annotations
+
+import glob
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from medcite.domain import Deletion, Document, DocStatus, IngestReport, RecordError
+from medcite.errors import IngestError, ParseError
+from medcite.ingest.base import INGESTIBLE_SUFFIXES, SNIFF_BYTES, detect, open_source
+from medcite.ingest.chunking import chunk_document
+from medcite.store.sqlite import Store
+
+ProgressFn = Callable[[str, int, Path | None], None]
+"""Called as ``(event, n, path)``: ``("file", 0, path)`` when a file starts, ``("docs", n, path)`` after
+``n`` more documents, ``("done", 0, path)`` when a file ends."""
+
+
+def _ingestible(path: Path) -> bool:
+    name = path.name[:-3] if path.name.endswith(".gz") else path.name
+    return name.lower().endswith(INGESTIBLE_SUFFIXES) and not path.name.startswith(".")
+
+
+def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
+    """Files to ingest (sorted, unique) and one error line per path that does not exist.
+
+    Folders are walked recursively and only files with an ingestible suffix are taken (a README
+    or ``.md5`` beside the data is not an error); a file named explicitly is always tried.
+    """
+    files: list[Path] = []
+    errors: list[str] = []
+    for raw in paths:
+        text = str(raw)
+        if any(ch in text for ch in "*?[") and not Path(text).exists():
+            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+            if not matches:
+                errors.append(f"{text}: no file matches this pattern")
+            for m in matches:
+                if m.is_dir():
+                    files.extend(sorted(p for p in m.rglob("*") if p.is_file() and _ingestible(p)))
+                elif m.is_file():
+                    files.append(m)
+            continue
+        p = Path(text)
+        if p.is_dir():
+            files.extend(sorted(f for f in p.rglob("*") if f.is_file() and _ingestible(f)))
+        elif p.exists():
+            files.append(p)
+        else:
+            errors.append(f"{text}: no such file or directory")
+    seen: set[Path] = set()
+    unique = []
+    for f in files:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique, errors
+
+
+@dataclass
+class _FileCounts:
+    added: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    older: int = 0
+    passages: int = 0
+    record_errors: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+
+
+class Ingestor:
+    """Ingests files into a :class:`Store`; each file is atomic."""
+
+    def __init__(self, store: Store, progress: ProgressFn | None = None, batch_report: int = 200) -> None:
+        self.store = store
+        self.progress = progress
+        self.batch_report = batch_report
+        #: documents updated, deleted or retracted by this ingestor (for "needs re-review" flags)
+        self.changed_doc_ids: list[str] = []
+
+    def ingest(self, paths: Iterable[str | Path]) -> IngestReport:
+        started = time.perf_counter()
+        report = IngestReport()
+        files, missing = expand_paths(paths)
+        report.errors.extend(missing)
+        report.files_failed += len(missing)
+        for path in files:
+            self.ingest_file(path, report)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def ingest_file(self, path: Path, report: IngestReport) -> None:
+        report.files += 1
+        if self.progress:
+            self.progress("file", 0, path)
+        try:
+            counts = self._ingest_file(path)
+        except IngestError as exc:
+            if not exc.path:
+                exc.path = str(path)
+            report.files_failed += 1
+            report.errors.append(exc.line() + " — nothing from this file was stored")
+        else:
+            report.added += counts.added
+            report.updated += counts.updated
+            report.unchanged += counts.unchanged
+            report.deleted += counts.deleted
+            report.skipped_older += counts.older
+            report.passages += counts.passages
+            report.errors.extend(counts.record_errors)
+            self.changed_doc_ids.extend(counts.changed)
+        if self.progress:
+            self.progress("done", 0, path)
+
+    def _ingest_file(self, path: Path) -> _FileCounts:
+        with open_source(path) as fh:
+            head = fh.read(SNIFF_BYTES)
+        parser = detect(path, head)
+        counts = _FileCounts()
+        origin = str(path)
+        pending = 0
+        with open_source(path) as stream, self.store.transaction():
+            try:
+                for event in parser.parse(stream, origin):
+                    if isinstance(event, Document):
+                        outcome = self._store_document(event, parser.name, origin, counts)
+                        pending += 1
+                        if outcome in ("updated",):
+                            counts.changed.append(event.doc_id)
+                    elif isinstance(event, Deletion):
+                        if self.store.set_status(event.doc_id, DocStatus.DELETED):
+                            counts.deleted += 1
+                            counts.changed.append(event.doc_id)
+                    elif isinstance(event, RecordError):
+                        where = f" ({event.location})" if event.location else ""
+                        counts.record_errors.append(f"{path}: {event.message}{where} — record skipped")
+                    if pending >= self.batch_report and self.progress:
+                        self.progress("docs", pending, path)
+                        pending = 0
+            except ParseError:
+                raise
+            except (UnicodeDecodeError, ValueError, OSError) as exc:  # a parser bug must not half-write a file
+                raise ParseError(f"unreadable content: {exc}", path=origin) from None
+        if pending and self.progress:
+            self.progress("docs", pending, path)
+        return counts
+
+    def _store_document(self, doc: Document, parser: str, origin: str, counts: _FileCounts) -> str:
+        outcome, n_passages = self.store.upsert_document(doc, chunk_document, parser=parser, origin=origin)
+        counts.passages += n_passages
+        if outcome == "added":
+            counts.added += 1
+        elif outcome == "updated":
+            counts.updated += 1
+        elif outcome == "unchanged":
+            counts.unchanged += 1
+        else:
+            counts.older += 1
+        if outcome in ("added", "updated") and doc.status in (DocStatus.RETRACTED,):
+            counts.changed.append(doc.doc_id)
+        return outcome

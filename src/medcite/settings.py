@@ -1,0 +1,75 @@
+"""medcite's configuration: one :class:`Settings` object, passed explicitly.
+
+Precedence (lowest to highest): defaults < ``medcite.toml`` (in the working directory, or the file
+named by ``MEDCITE_CONFIG``) < ``MEDCITE_*`` environment variables < command-line flags.
+Nothing else in medcite reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+def _default_config_file() -> Path:
+    return Path(os.environ.get("MEDCITE_CONFIG", "medcite.toml"))
+
+
+class Settings(BaseSettings):
+    """Every setting medcite has. Each is documented in docs/configuration.md."""
+
+    model_config = SettingsConfigDict(env_prefix="MEDCITE_", extra="ignore", validate_default=True)
+
+    db: Path = Field(Path("medcite.db"), description="Path of the SQLite evidence store (one file).")
+    shared_dir: Path = Field(
+        Path("../shared"), description="Folder holding the shared corpus and evaluation sets (read-only)."
+    )
+    corpus_dir: Path | None = Field(
+        None, description="Corpus folder the demo ingests; defaults to `<shared_dir>/corpus`."
+    )
+    cache_dir: Path | None = Field(
+        None, description="Where prepared models and evaluation indexes are cached; defaults to the user cache dir."
+    )
+    search_k: int = Field(10, ge=1, le=1000, description="Default number of search hits.")
+    max_query_chars: int = Field(
+        20000, ge=100, description="Longest question or query accepted; longer text is truncated to its first terms."
+    )
+    progress: bool = Field(True, description="Show progress bars on a terminal.")
+
+    # retrieval weights are added by later stages through these generic fields
+    lexical_title_weight: float = Field(4.0, ge=0, description="BM25 weight of the document title column.")
+    lexical_heading_weight: float = Field(1.5, ge=0, description="BM25 weight of the section heading column.")
+    lexical_text_weight: float = Field(1.0, ge=0, description="BM25 weight of the passage text column.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml = TomlConfigSettingsSource(settings_cls, toml_file=_default_config_file())
+        return (init_settings, env_settings, toml)
+
+    @property
+    def corpus(self) -> Path:
+        return self.corpus_dir or (self.shared_dir / "corpus")
+
+    @property
+    def cache(self) -> Path:
+        if self.cache_dir is not None:
+            return self.cache_dir
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("medcite"))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings; ``overrides`` (CLI flags) win, ``None`` values are ignored."""
+    return Settings(**{k: v for k, v in overrides.items() if v is not None})

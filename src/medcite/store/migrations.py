@@ -1,0 +1,136 @@
+"""Named, transactional schema migrations, recorded in the ``_migrations`` table.
+
+Each migration runs in its own transaction together with the row that records it, so a crash
+never leaves a half-applied schema. New migrations are appended; applied ones are never edited.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timezone
+
+MIGRATIONS: list[tuple[str, str]] = [
+    (
+        "0001_documents_sections_passages",
+        """
+        CREATE TABLE meta (
+            key   TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+        );
+        CREATE TABLE documents (
+            doc_id            TEXT PRIMARY KEY,
+            kind              TEXT NOT NULL,
+            title             TEXT NOT NULL,
+            source            TEXT NOT NULL DEFAULT '',
+            date              TEXT,
+            year              INTEGER,
+            authors           TEXT NOT NULL DEFAULT '[]',
+            url               TEXT NOT NULL DEFAULT '',
+            pmid              TEXT,
+            pmcid             TEXT,
+            doi               TEXT,
+            mesh_terms        TEXT NOT NULL DEFAULT '[]',
+            publication_types TEXT NOT NULL DEFAULT '[]',
+            license           TEXT NOT NULL DEFAULT '',
+            status            TEXT NOT NULL DEFAULT 'active',
+            version           INTEGER NOT NULL DEFAULT 1,
+            metadata          TEXT NOT NULL DEFAULT '{}',
+            parser            TEXT NOT NULL,
+            origin            TEXT NOT NULL,
+            content_hash      TEXT NOT NULL,
+            ingested_at       TEXT NOT NULL,
+            updated_at        TEXT NOT NULL
+        );
+        CREATE INDEX documents_kind ON documents(kind);
+        CREATE INDEX documents_status ON documents(status);
+        CREATE INDEX documents_source ON documents(source);
+        CREATE INDEX documents_pmid ON documents(pmid);
+
+        CREATE TABLE sections (
+            doc_id  TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+            ord     INTEGER NOT NULL,
+            heading TEXT NOT NULL,
+            text    TEXT NOT NULL,
+            PRIMARY KEY (doc_id, ord)
+        ) WITHOUT ROWID;
+
+        -- passages of searchable documents only (active, superseded); rows of deleted or
+        -- retracted documents are removed, their sections stay for display and audit
+        CREATE TABLE passages (
+            id          INTEGER PRIMARY KEY,
+            passage_id  TEXT NOT NULL UNIQUE,
+            doc_id      TEXT NOT NULL REFERENCES documents(doc_id) ON DELETE CASCADE,
+            section_ord INTEGER NOT NULL,
+            heading     TEXT NOT NULL,
+            start       INTEGER NOT NULL,
+            end         INTEGER NOT NULL,
+            title       TEXT NOT NULL,
+            text        TEXT NOT NULL
+        );
+        CREATE INDEX passages_doc ON passages(doc_id);
+
+        CREATE VIRTUAL TABLE passages_fts USING fts5(
+            title, heading, text,
+            content='passages', content_rowid='id',
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER passages_ai AFTER INSERT ON passages BEGIN
+            INSERT INTO passages_fts(rowid, title, heading, text)
+            VALUES (new.id, new.title, new.heading, new.text);
+        END;
+        CREATE TRIGGER passages_ad AFTER DELETE ON passages BEGIN
+            INSERT INTO passages_fts(passages_fts, rowid, title, heading, text)
+            VALUES ('delete', old.id, old.title, old.heading, old.text);
+        END;
+        CREATE TRIGGER passages_au AFTER UPDATE ON passages BEGIN
+            INSERT INTO passages_fts(passages_fts, rowid, title, heading, text)
+            VALUES ('delete', old.id, old.title, old.heading, old.text);
+            INSERT INTO passages_fts(rowid, title, heading, text)
+            VALUES (new.id, new.title, new.heading, new.text);
+        END;
+        """,
+    ),
+]
+
+
+def applied(conn: sqlite3.Connection) -> set[str]:
+    conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+    return {row[0] for row in conn.execute("SELECT name FROM _migrations")}
+
+
+def migrate(conn: sqlite3.Connection, migrations: list[tuple[str, str]] | None = None) -> list[str]:
+    """Apply pending migrations in order, each in one transaction; return the names applied."""
+    done = applied(conn)
+    ran: list[str] = []
+    for name, sql in migrations or MIGRATIONS:
+        if name in done:
+            continue
+        statements = [s for s in _split_sql(sql) if s.strip()]
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for stmt in statements:
+                conn.execute(stmt)
+            conn.execute(
+                "INSERT INTO _migrations(name, applied_at) VALUES (?, ?)",
+                (name, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        ran.append(name)
+    return ran
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a script into complete statements (trigger bodies contain ';')."""
+    out: list[str] = []
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            out.append(buf)
+            buf = ""
+    if buf.strip():
+        out.append(buf)
+    return out

@@ -1,0 +1,301 @@
+"""The SQLite evidence store: one file, WAL, foreign keys, named migrations, FTS5 kept in step by triggers."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterator, Sequence
+
+from medcite.domain import (
+    SEARCHABLE_STATUSES,
+    Document,
+    DocKind,
+    DocStatus,
+    Passage,
+    Section,
+)
+from medcite.errors import NotFound, ReindexRequired, StoreError
+from medcite.store.migrations import migrate
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA cache_size=-131072",
+    "PRAGMA mmap_size=1073741824",
+    "PRAGMA temp_store=MEMORY",
+    "PRAGMA busy_timeout=10000",
+)
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class Store:
+    """Documents, sections and passages in one SQLite file.
+
+    The connection runs in autocommit mode; writes go through :meth:`transaction`, so one ingested
+    file is one transaction and a failure rolls all of it back.
+    """
+
+    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise StoreError(
+                f"no evidence store at {self.path}",
+                hint="run `medcite ingest PATH` (or `medcite demo`) first, or point --db / MEDCITE_DB at one",
+            )
+        if self.path.parent and not self.path.parent.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            for pragma in _PRAGMAS:
+                self.conn.execute(pragma)
+            self.conn.row_factory = sqlite3.Row
+            migrate(self.conn)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(
+                f"cannot open the evidence store {self.path}: {exc}",
+                hint="is it a medcite database? Move it aside and re-run `medcite ingest`",
+            ) from None
+
+    # --- housekeeping ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> "Store":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    def get_meta(self, key: str, default: str | None = None) -> str | None:
+        row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else default
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    def check_fingerprint(self, key: str, expected: str, what: str) -> None:
+        """Record ``expected`` under ``key`` on first use; raise ReindexRequired on a mismatch."""
+        current = self.get_meta(key)
+        if current is None:
+            if self.document_count() == 0:
+                self.set_meta(key, expected)
+                return
+            self.set_meta(key, expected)
+            return
+        if current != expected:
+            raise ReindexRequired(
+                f"the store was built with {what} {current!r} but this medcite uses {expected!r}",
+                hint="run `medcite reindex` to rebuild passages and indexes",
+            )
+
+    # --- writes --------------------------------------------------------------------------
+
+    def upsert_document(
+        self,
+        doc: Document,
+        make_passages: Callable[[Document], Sequence[Passage]],
+        *,
+        parser: str,
+        origin: str,
+    ) -> tuple[str, int]:
+        """Insert or replace a document; returns (``added``/``updated``/``unchanged``/``older``, passages).
+
+        Must run inside :meth:`transaction`. An older ``version`` never replaces a newer one. Passages
+        are only computed when the document is new or changed, so a re-ingest costs one lookup.
+        """
+        content_hash = doc.content_hash()
+        row = self.conn.execute(
+            "SELECT content_hash, version FROM documents WHERE doc_id = ?", (doc.doc_id,)
+        ).fetchone()
+        now = _now()
+        if row is not None:
+            if row["content_hash"] == content_hash:
+                return "unchanged", 0
+            if row["version"] > doc.version:
+                return "older", 0
+            self.conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc.doc_id,))
+            self.conn.execute("DELETE FROM sections WHERE doc_id = ?", (doc.doc_id,))
+            self.conn.execute(
+                """UPDATE documents SET kind=?, title=?, source=?, date=?, year=?, authors=?, url=?, pmid=?,
+                   pmcid=?, doi=?, mesh_terms=?, publication_types=?, license=?, status=?, version=?, metadata=?,
+                   parser=?, origin=?, content_hash=?, updated_at=? WHERE doc_id=?""",
+                (*self._doc_values(doc), parser, origin, content_hash, now, doc.doc_id),
+            )
+            outcome = "updated"
+        else:
+            self.conn.execute(
+                """INSERT INTO documents(kind, title, source, date, year, authors, url, pmid, pmcid, doi,
+                   mesh_terms, publication_types, license, status, version, metadata, parser, origin,
+                   content_hash, ingested_at, updated_at, doc_id)
+                   VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)""",
+                (*self._doc_values(doc), parser, origin, content_hash, now, now, doc.doc_id),
+            )
+            outcome = "added"
+        self.conn.executemany(
+            "INSERT INTO sections(doc_id, ord, heading, text) VALUES (?,?,?,?)",
+            [(doc.doc_id, i, s.heading, s.text) for i, s in enumerate(doc.sections)],
+        )
+        passages = make_passages(doc) if doc.status.value in SEARCHABLE_STATUSES else ()
+        if passages:
+            self.conn.executemany(
+                """INSERT INTO passages(passage_id, doc_id, section_ord, heading, start, end, title, text)
+                   VALUES (?,?,?,?,?,?,?,?)""",
+                [
+                    (p.passage_id, p.doc_id, p.section_index, p.heading, p.start, p.end, doc.title, p.text)
+                    for p in passages
+                ],
+            )
+        return outcome, len(passages)
+
+    @staticmethod
+    def _doc_values(doc: Document) -> tuple[Any, ...]:
+        return (
+            doc.kind.value,
+            doc.title,
+            doc.source,
+            doc.date,
+            doc.year,
+            json.dumps(list(doc.authors), ensure_ascii=False),
+            doc.url,
+            doc.pmid,
+            doc.pmcid,
+            doc.doi,
+            json.dumps(list(doc.mesh_terms), ensure_ascii=False),
+            json.dumps(list(doc.publication_types), ensure_ascii=False),
+            doc.license,
+            doc.status.value,
+            doc.version,
+            json.dumps(dict(doc.metadata), ensure_ascii=False, sort_keys=True, default=str),
+        )
+
+    def set_status(self, doc_id: str, status: DocStatus) -> bool:
+        """Change a document's status; passages leave the index when it stops being searchable.
+
+        Returns True when something changed. Must run inside :meth:`transaction`.
+        """
+        row = self.conn.execute("SELECT status FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None or row["status"] == status.value:
+            return False
+        self.conn.execute(
+            "UPDATE documents SET status = ?, updated_at = ? WHERE doc_id = ?", (status.value, _now(), doc_id)
+        )
+        if status.value not in SEARCHABLE_STATUSES:
+            self.conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
+        return True
+
+    # --- reads ---------------------------------------------------------------------------
+
+    def document_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    def passage_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM passages").fetchone()[0])
+
+    def get_document(self, doc_id: str) -> Document:
+        row = self.conn.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"no document {doc_id!r} in the store", hint="check the id with `medcite search`")
+        sections = tuple(
+            Section(r["heading"], r["text"])
+            for r in self.conn.execute("SELECT heading, text FROM sections WHERE doc_id = ? ORDER BY ord", (doc_id,))
+        )
+        return row_to_document(row, sections)
+
+    def get_passages(self, ids: Sequence[int]) -> dict[int, sqlite3.Row]:
+        """Passages with their document's metadata, by integer row id."""
+        if not ids:
+            return {}
+        out: dict[int, sqlite3.Row] = {}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = list(ids[chunk_start : chunk_start + 500])
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"""SELECT p.id, p.passage_id, p.doc_id, p.section_ord, p.heading, p.start, p.end, p.title, p.text,
+                           d.kind, d.source, d.year, d.date, d.status, d.url, d.publication_types, d.metadata
+                    FROM passages p JOIN documents d ON d.doc_id = p.doc_id WHERE p.id IN ({marks})""",
+                chunk,
+            ):
+                out[r["id"]] = r
+        return out
+
+    def get_passage(self, passage_id: str) -> sqlite3.Row:
+        row = self.conn.execute(
+            "SELECT id FROM passages WHERE passage_id = ?", (passage_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no passage {passage_id!r} in the store")
+        return self.get_passages([row["id"]])[row["id"]]
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of documents and passages by kind, source and status."""
+        c = self.conn
+
+        def grouped(sql: str) -> dict[str, int]:
+            return {str(k): int(v) for k, v in c.execute(sql)}
+
+        return {
+            "documents": self.document_count(),
+            "passages": self.passage_count(),
+            "documents_by_kind": grouped("SELECT kind, count(*) FROM documents GROUP BY kind ORDER BY kind"),
+            "documents_by_status": grouped("SELECT status, count(*) FROM documents GROUP BY status ORDER BY status"),
+            "documents_by_source": grouped(
+                "SELECT source, count(*) FROM documents GROUP BY source ORDER BY count(*) DESC, source"
+            ),
+            "passages_by_kind": grouped(
+                "SELECT d.kind, count(*) FROM passages p JOIN documents d ON d.doc_id = p.doc_id "
+                "GROUP BY d.kind ORDER BY d.kind"
+            ),
+        }
+
+    def fingerprint(self) -> str:
+        """Changes whenever the corpus changes (used to label answers and caches)."""
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(max(updated_at), ''), coalesce(sum(length(content_hash)), 0) FROM documents"
+        ).fetchone()
+        total = self.conn.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()[0]
+        return f"{row[0]}-{total}-{row[1]}"
+
+
+def row_to_document(row: sqlite3.Row, sections: tuple[Section, ...]) -> Document:
+    return Document(
+        doc_id=row["doc_id"],
+        kind=DocKind(row["kind"]),
+        title=row["title"],
+        sections=sections,
+        source=row["source"],
+        date=row["date"],
+        year=row["year"],
+        authors=tuple(json.loads(row["authors"])),
+        url=row["url"],
+        pmid=row["pmid"],
+        pmcid=row["pmcid"],
+        doi=row["doi"],
+        mesh_terms=tuple(json.loads(row["mesh_terms"])),
+        publication_types=tuple(json.loads(row["publication_types"])),
+        license=row["license"],
+        status=DocStatus(row["status"]),
+        version=row["version"],
+        metadata=json.loads(row["metadata"]),
+    )
