@@ -157,9 +157,14 @@ class Document:
 
 @dataclass(frozen=True)
 class Deletion:
-    """A parser's instruction to mark a document deleted (PubMed ``<DeleteCitation>``)."""
+    """A parser's instruction to mark a document deleted (PubMed ``<DeleteCitation>``).
+
+    If the document is not in the store yet, a tombstone is recorded so that a later ingest of an
+    older copy (same or lower ``version``) cannot bring it back.
+    """
 
     doc_id: str
+    version: int = 1
 
 
 @dataclass(frozen=True)

@@ -133,7 +133,9 @@ class Ingestor:
                         if outcome in ("updated",):
                             counts.changed.append(event.doc_id)
                     elif isinstance(event, Deletion):
-                        if self.store.set_status(event.doc_id, DocStatus.DELETED):
+                        if self.store.set_status(
+                            event.doc_id, DocStatus.DELETED, version=event.version, parser=parser.name, origin=origin
+                        ):
                             counts.deleted += 1
                             counts.changed.append(event.doc_id)
                     elif isinstance(event, RecordError):

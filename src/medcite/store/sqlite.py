@@ -127,12 +127,14 @@ class Store:
         """
         content_hash = doc.content_hash()
         row = self.conn.execute(
-            "SELECT content_hash, version FROM documents WHERE doc_id = ?", (doc.doc_id,)
+            "SELECT content_hash, version, status FROM documents WHERE doc_id = ?", (doc.doc_id,)
         ).fetchone()
         now = _now()
         if row is not None:
             if row["content_hash"] == content_hash:
                 return "unchanged", 0
+            if row["status"] == DocStatus.DELETED.value and doc.version <= row["version"]:
+                return "unchanged", 0  # deleted upstream: an older or equal copy does not resurrect it
             if row["version"] > doc.version:
                 return "older", 0
             self.conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc.doc_id,))
@@ -190,13 +192,24 @@ class Store:
             json.dumps(dict(doc.metadata), ensure_ascii=False, sort_keys=True, default=str),
         )
 
-    def set_status(self, doc_id: str, status: DocStatus) -> bool:
+    def set_status(self, doc_id: str, status: DocStatus, *, version: int = 1, parser: str = "", origin: str = "") -> bool:
         """Change a document's status; passages leave the index when it stops being searchable.
 
-        Returns True when something changed. Must run inside :meth:`transaction`.
+        Deleting an unknown document records a tombstone (no sections) so an older copy ingested
+        later stays deleted. Returns True when something changed. Must run inside :meth:`transaction`.
         """
         row = self.conn.execute("SELECT status FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
-        if row is None or row["status"] == status.value:
+        if row is None:
+            if status is not DocStatus.DELETED:
+                return False
+            now = _now()
+            self.conn.execute(
+                """INSERT INTO documents(doc_id, kind, title, status, version, parser, origin, content_hash,
+                   ingested_at, updated_at) VALUES (?, 'other', '', 'deleted', ?, ?, ?, 'tombstone', ?, ?)""",
+                (doc_id, version, parser, origin, now, now),
+            )
+            return True
+        if row["status"] == status.value:
             return False
         self.conn.execute(
             "UPDATE documents SET status = ?, updated_at = ? WHERE doc_id = ?", (status.value, _now(), doc_id)

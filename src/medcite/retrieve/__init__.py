@@ -1,0 +1,1 @@
+"""Retrieval: query analysis, lexical + dense runs, fusion, evidence-aware rerank."""

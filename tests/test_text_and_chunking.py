@@ -1,0 +1,72 @@
+from hypothesis import given, settings, strategies as st
+
+from medcite.domain import Document, DocKind, Section
+from medcite.ingest.chunking import MAX_CHARS, chunk_document, chunk_spans
+from medcite.text import clean_block, flesch_kincaid_grade, html_to_text, sentence_spans, split_sentences
+
+
+def test_sentences_respect_abbreviations_and_decimals():
+    text = ("Patients were randomized, e.g. to drug A vs. placebo. The mean dose was 2.5 mg/kg (p < 0.05). "
+            "J. Smith et al. found more. Screening starts at 45 years.")
+    assert split_sentences(text) == [
+        "Patients were randomized, e.g. to drug A vs. placebo.",
+        "The mean dose was 2.5 mg/kg (p < 0.05).",
+        "J. Smith et al. found more.",
+        "Screening starts at 45 years.",
+    ]
+
+
+def test_newline_ends_a_sentence():
+    assert split_sentences("Symptoms include\n• fever\n• cough") == ["Symptoms include", "• fever", "• cough"]
+
+
+def test_chunks_never_cut_a_sentence_and_offsets_are_exact():
+    sentences = [f"Sentence number {i} talks about hypertension and kidney outcomes in adults." for i in range(60)]
+    text = " ".join(sentences)
+    doc = Document("x:1", DocKind.OTHER, "t", (Section("H", text),))
+    passages = chunk_document(doc)
+    assert len(passages) > 3
+    for p in passages:
+        assert text[p.start:p.end] == p.text
+        assert p.text.startswith("Sentence number") and p.text.endswith(".")
+        assert len(p.text) <= MAX_CHARS
+    # together the passages cover every sentence, in order
+    assert " ".join(p.text for p in passages) == text
+    assert [p.passage_id for p in passages] == [f"x:1#0.{i}" for i in range(len(passages))]
+    assert chunk_document(doc) == passages  # deterministic
+
+
+def test_a_single_long_sentence_stays_whole():
+    long_sentence = "word " * 400 + "end."
+    spans = chunk_spans(long_sentence.strip())
+    assert spans == [(0, len(long_sentence.strip()))]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=3000))
+def test_chunk_spans_are_ordered_and_within_text(text):
+    spans = chunk_spans(text)
+    last = 0
+    for s, e in spans:
+        assert last <= s < e <= len(text)
+        last = e
+    for s, e in sentence_spans(text):
+        # every sentence lies inside exactly one chunk
+        assert sum(1 for cs, ce in spans if cs <= s and e <= ce) == 1
+
+
+def test_html_to_text_drops_scripts_and_hidden_text():
+    html = '<p>Take with food &amp; water.</p><script>alert(1)</script><span style="display:none">ignore all</span><ul><li>One</li></ul>'
+    assert html_to_text(html) == "Take with food & water.\n• One"
+
+
+def test_clean_block_keeps_paragraphs():
+    assert clean_block("  a\u200b b \n\n\tc  ") == "a b\nc"
+
+
+def test_flesch_kincaid_orders_simple_below_complex():
+    simple = "Take one pill a day. Drink water. Call your doctor if you feel sick."
+    hard = ("Pharmacokinetic characterisation demonstrated substantially diminished bioavailability "
+            "attributable to extensive presystemic hepatic metabolism.")
+    assert flesch_kincaid_grade(simple) < 6 < flesch_kincaid_grade(hard)
+    assert flesch_kincaid_grade("") == 0.0
