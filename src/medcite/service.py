@@ -12,8 +12,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
 
+from medcite.answer.build import assemble, doc_meta_from_rows
+from medcite.answer.extractive import ExtractiveComposer
+from medcite.answer.related import related_questions, remember_question
+from medcite.answer.schema import Answer
 from medcite.domain import Hit, IngestReport
 from medcite.errors import QueryError
+from medcite.index.terms import query_terms
+from medcite.retrieve.hybrid import HybridRetriever, Retrieval
+from medcite.text import clean_text, html_to_text
 from medcite.index.lexical import Filters, Fts5Index, hits_from_ids
 from medcite.ingest.base import parser_versions
 from medcite.ingest.chunking import CHUNKER_VERSION, chunk_document
@@ -47,6 +54,8 @@ class Medcite:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._store: Store | None = None
+        self._analyzer: Any | None = None
+        self._retriever: HybridRetriever | None = None
 
     # --- store -------------------------------------------------------------------------
 
@@ -71,6 +80,7 @@ class Medcite:
         if self._store is not None:
             self._store.close()
             self._store = None
+        self._retriever = None
 
     # --- ingest ------------------------------------------------------------------------
 
@@ -146,8 +156,186 @@ class Medcite:
             explain={"fts_match": res.match, "weights": list(index.weights)},
         )
 
+    # --- retrieval & answers -------------------------------------------------------------
+
+    def analyzer(self) -> Any | None:
+        if self._analyzer is None and self.settings.query_expansion:
+            from medcite.retrieve.query import QueryAnalyzer
+
+            self._analyzer = QueryAnalyzer()
+        return self._analyzer
+
+    def retriever(self) -> HybridRetriever:
+        if self._retriever is None:
+            embedder, vectors = self.dense_components()
+            self._retriever = HybridRetriever(
+                self.open_existing(), self.lexical_index(), analyzer=self.analyzer(),
+                embedder=embedder, vectors=vectors,
+            )
+        return self._retriever
+
+    def dense_components(self) -> tuple[Any | None, Any | None]:
+        """The embedder and vector index when a dense index exists; (None, None) otherwise."""
+        return None, None
+
+    def embed(self, progress: Any | None = None) -> dict[str, int]:
+        """Bring the dense index up to date with the store (new passages embedded, stale ones removed)."""
+        return {"embedded": 0, "removed": 0}
+
+    def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None,
+                 mode: str = "hybrid") -> Retrieval:
+        text = (query or "")[: self.settings.max_query_chars]
+        if not text.strip():
+            return Retrieval(query or "", mode, [], reason="empty query: type some words to search for")
+        return self.retriever().search(text, k or self.settings.search_k, filters, mode)
+
+    def ask(
+        self,
+        question: str,
+        audience: str = "clinician",
+        k: int | None = None,
+        filters: Filters | None = None,
+        remember: bool = True,
+    ) -> Answer:
+        """Answer a question with the extractive composer (every sentence verbatim and cited)."""
+        t0 = time.perf_counter()
+        q, notes = clean_question(question, self.settings.max_question_chars)
+        if audience not in ("clinician", "patient"):
+            raise QueryError(f"unknown audience {audience!r}", hint="use clinician or patient")
+        store = self.open_existing()
+        retriever = self.retriever()
+        depth = k or 30
+        main = retriever.search(q, depth, filters)
+        hits = list(main.hits)
+        if filters is None or not filters.kinds:
+            prefer = ("patient_info",) if audience == "patient" else ("guideline", "systematic_review")
+            extra_filters = Filters(kinds=prefer, year_min=filters.year_min if filters else None,
+                                    year_max=filters.year_max if filters else None,
+                                    sources=filters.sources if filters else ())
+            extra = retriever.search(q, 8, extra_filters, analyzed=main.analyzed)
+            have = {h.passage_id for h in hits}
+            hits += [h for h in extra.hits if h.passage_id not in have]
+        t_retrieve = time.perf_counter()
+        aq = main.analyzed
+        terms = list(aq.terms) if aq is not None else query_terms(q)
+        expansions = list(aq.expansions) if aq is not None else []
+        doc_rows = store.document_rows([h.doc_id for h in hits])
+        lexical = retriever.lexical
+        comp = ExtractiveComposer().select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
+                                           audience)
+        t_compose = time.perf_counter()
+        related = related_questions(store, q)
+        answer = assemble(
+            question=q, audience=audience, comp=comp, hits=hits, doc_rows=doc_rows,
+            fingerprint=store.fingerprint(),
+            timings={},
+            related_questions=related,
+            metadata={"query": main.analysis, "input_notes": notes, "dense": main.dense_used,
+                      "best_cover": round(comp.best_cover, 3)},
+        )
+        if remember and not answer.insufficient_evidence:
+            from medcite.llm.phi import redact
+
+            remember_question(store, redact(q)[0], audience)
+        answer.timings_ms = {
+            "retrieve": round((t_retrieve - t0) * 1000, 1),
+            "compose": round((t_compose - t_retrieve) * 1000, 1),
+            "total": round((time.perf_counter() - t0) * 1000, 1),
+        }
+        return answer
+
+    # --- evaluation ------------------------------------------------------------------------
+
+    def eval_retrieval(
+        self,
+        dataset: str,
+        queries: Path,
+        corpus: Path | None = None,
+        k: int = 10,
+        retrievers: tuple[str, ...] = ("lexical", "dense", "hybrid"),
+        limit: int | None = None,
+        progress: Any | None = None,
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Run lexical, dense and hybrid retrieval on a benchmark; returns (summary, raw results)."""
+        from medcite.evaluation import retrieval as ev
+
+        if dataset not in ("bioasq", "pubmedqa"):
+            raise QueryError(f"unknown dataset {dataset!r}", hint="use --dataset bioasq or --dataset pubmedqa")
+        default = {
+            "bioasq": self.settings.shared_dir / "eval" / "bioasq_snippets.jsonl",
+            "pubmedqa": self.settings.shared_dir / "corpus" / "pubmedqa" / "pqal_abstracts.jsonl",
+        }[dataset]
+        corpus = corpus or default
+        if not corpus.exists():
+            raise QueryError(f"corpus file {corpus} not found", hint="pass --corpus FILE")
+        qs = ev.load_queries(dataset, queries)[: limit or None]
+        cache = self.settings.cache / "eval"
+        cache.mkdir(parents=True, exist_ok=True)
+        db = cache / f"{dataset}-{ev.corpus_fingerprint(corpus)}.db"
+        if not db.exists():
+            ev.build_store(dataset, corpus, db)
+        sub = Medcite(self.settings.model_copy(update={"db": db}))
+        try:
+            if "dense" in retrievers or "hybrid" in retrievers:
+                sub.embed(progress=progress)
+            store = sub.open_existing()
+            pmid_of: dict[str, str] = {}
+            by_pmid: dict[str, set[str]] = {}
+            for pid, pmid in store.conn.execute(
+                "SELECT p.passage_id, coalesce(d.pmid, '') FROM passages p JOIN documents d ON d.doc_id = p.doc_id"
+            ):
+                pmid_of[pid] = pmid
+                by_pmid.setdefault(pmid, set()).add(pid)
+
+            def search(mode: str, question: str, depth: int) -> list[tuple[str, str, float]]:
+                r = sub.retrieve(question, depth, mode=mode)
+                return [(h.passage_id, pmid_of.get(h.passage_id, ""), h.score) for h in r.hits]
+
+            def relevance(q: Any) -> set[str]:
+                out: set[str] = set()
+                for pm in q.relevant:
+                    out |= by_pmid.get(pm, set())
+                return out
+
+            active = tuple(r for r in retrievers if r != "dense" or sub.retriever().dense_ready)
+            results = ev.evaluate(qs, dataset, search, relevance, active, k)
+        finally:
+            sub.close()
+        summary = {
+            "dataset": dataset,
+            "queries_file": str(queries),
+            "corpus_file": str(corpus),
+            "n_queries": len(qs),
+            "retrievers": {name: res.metrics for name, res in results.items()},
+        }
+        return summary, results
+
     def stats(self) -> dict[str, Any]:
         store = self.open_existing()
         out = store.stats()
         out["db"] = str(self.settings.db)
         return out
+
+
+def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]]:
+    """Validate and tidy a question: markup is removed (never echoed back as HTML), whitespace collapsed.
+
+    Raises QueryError with a clear message for an empty, too short or too long question.
+    """
+    notes: list[str] = []
+    raw = question or ""
+    if len(raw) > max_chars:
+        raise QueryError(
+            f"the question is {len(raw):,} characters long; the limit is {max_chars:,}",
+            hint="ask one clinical question in a sentence or two",
+        )
+    text = raw
+    if "<" in raw or "&" in raw:
+        text = html_to_text(raw).replace("\n", " ")
+        if text != clean_text(raw):
+            notes.append("markup removed from the question")
+    text = clean_text(text)
+    if len(text.replace(" ", "")) < 3:
+        raise QueryError("the question is empty or too short", hint="ask a full clinical question, e.g. "
+                         "'At what age should colorectal cancer screening start?'")
+    return text, notes

@@ -39,6 +39,12 @@ class Settings(BaseSettings):
         20000, ge=100, description="Longest question or query accepted; longer text is truncated to its first terms."
     )
     progress: bool = Field(True, description="Show progress bars on a terminal.")
+    max_question_chars: int = Field(
+        2000, ge=50, description="Longest question `medcite ask` accepts; longer input gets a clear error."
+    )
+    query_expansion: bool = Field(
+        True, description="Expand abbreviations, synonyms and brand names (MeSH, drug names) in queries."
+    )
 
     # retrieval weights are added by later stages through these generic fields
     lexical_title_weight: float = Field(4.0, ge=0, description="BM25 weight of the document title column.")

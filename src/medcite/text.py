@@ -176,3 +176,32 @@ def flesch_kincaid_grade(text: str) -> float:
         return 0.0
     syllables = sum(_syllables(w) for w in words)
     return round(0.39 * len(words) / len(sentences) + 11.8 * syllables / len(words) - 15.59, 2)
+
+
+_STEM_RULES = (
+    ("ational", "ate"), ("ization", "ize"), ("isation", "ize"), ("iveness", "ive"), ("fulness", "ful"),
+    ("ousness", "ous"), ("ements", "e"), ("ement", "e"), ("ations", "ate"), ("ation", "ate"), ("ities", "ity"),
+    ("ies", "y"), ("ing", ""), ("ied", "y"), ("ed", ""), ("es", ""), ("ly", ""), ("s", ""),
+)
+
+
+@lru_cache(maxsize=65536)
+def stem(word: str) -> str:
+    """A light, deterministic suffix stripper ("screening" → "screen", "studies" → "study").
+
+    Good enough to match question words with sentence words; not a linguistic stemmer.
+    """
+    w = word.lower()
+    if len(w) <= 3 or w.isdigit():
+        return w
+    for suffix, repl in _STEM_RULES:
+        if w.endswith(suffix) and len(w) - len(suffix) >= 3:
+            if suffix == "s" and w.endswith(("ss", "us", "is")):
+                return w
+            if suffix == "es" and not w.endswith(("ches", "shes", "sses", "xes", "zes")):
+                return w[:-1]
+            base = w[: -len(suffix)] + repl
+            if suffix in ("ing", "ed") and len(base) > 3 and base[-1] == base[-2] and base[-1] not in "lsz":
+                base = base[:-1]
+            return base
+    return w

@@ -49,6 +49,27 @@ class Fts5Index:
     def __init__(self, store: Store, weights: tuple[float, float, float] = (4.0, 1.5, 1.0)) -> None:
         self.store = store
         self.weights = weights
+        self._df: dict[str, int] = {}
+        self._n: int | None = None
+
+    def idf(self, term: str) -> float:
+        """BM25-style inverse document frequency of ``term`` over passages (cached per index)."""
+        import math
+
+        if self._n is None:
+            self._n = max(1, self.store.passage_count())
+        df = self._df.get(term)
+        if df is None:
+            try:
+                df = int(self.store.conn.execute(
+                    "SELECT count(*) FROM passages_fts WHERE passages_fts MATCH ?", (fts_or_query([term]),)
+                ).fetchone()[0])
+            except sqlite3.OperationalError:
+                df = 0
+            if len(self._df) > 50_000:
+                self._df.clear()
+            self._df[term] = df
+        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
 
     def search_ids(
         self, text: str, k: int, filters: Filters | None = None, *, terms: list[str] | None = None
@@ -62,7 +83,7 @@ class Fts5Index:
         params: list[object] = [match]
         where = ""
         if filters is not None and not filters.empty:
-            clauses, fparams = _filter_sql(filters)
+            clauses, fparams = filter_sql(filters)
             where = f" AND passages_fts.rowid IN (SELECT p.id FROM passages p JOIN documents d ON d.doc_id = p.doc_id WHERE {clauses})"
             params.extend(fparams)
         params.append(k)
@@ -79,7 +100,7 @@ class Fts5Index:
         return LexicalResult(terms, match, ids, scores, (time.perf_counter() - started) * 1000)
 
 
-def _filter_sql(filters: Filters) -> tuple[str, list[object]]:
+def filter_sql(filters: Filters) -> tuple[str, list[object]]:
     clauses: list[str] = []
     params: list[object] = []
     if filters.kinds:

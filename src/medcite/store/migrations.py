@@ -90,6 +90,21 @@ MIGRATIONS: list[tuple[str, str]] = [
         END;
         """,
     ),
+    (
+        "0002_asked_questions",
+        """
+        -- questions asked through medcite (PHI-redacted before they are stored), for related-question
+        -- suggestions; one row per distinct question and audience
+        CREATE TABLE asked_questions (
+            question   TEXT NOT NULL,
+            audience   TEXT NOT NULL,
+            times      INTEGER NOT NULL DEFAULT 1,
+            first_at   TEXT NOT NULL,
+            last_at    TEXT NOT NULL,
+            PRIMARY KEY (question, audience)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
 
 

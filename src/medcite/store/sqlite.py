@@ -253,6 +253,17 @@ class Store:
                 out[r["id"]] = r
         return out
 
+    def document_rows(self, doc_ids: Sequence[str]) -> dict[str, sqlite3.Row]:
+        """Document metadata rows (no sections) by id."""
+        out: dict[str, sqlite3.Row] = {}
+        ids = list(dict.fromkeys(doc_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(f"SELECT * FROM documents WHERE doc_id IN ({marks})", chunk):
+                out[r["doc_id"]] = r
+        return out
+
     def get_passage(self, passage_id: str) -> sqlite3.Row:
         row = self.conn.execute(
             "SELECT id FROM passages WHERE passage_id = ?", (passage_id,)

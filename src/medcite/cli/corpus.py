@@ -1,4 +1,4 @@
-"""medcite's command line: a thin skin over :class:`medcite.service.Medcite`."""
+"""Corpus commands: ingest, demo, search, stats, reindex."""
 
 from __future__ import annotations
 
@@ -7,53 +7,16 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Optional
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from medcite.domain import DocKind, IngestReport
-from medcite.errors import MedciteError
+from medcite.cli.common import KIND_CHOICES, handle_errors, make_service, app, err, out
+from medcite.domain import IngestReport
 from medcite.index.lexical import Filters
-from medcite.service import Medcite
-from medcite.settings import load_settings
-
-app = typer.Typer(
-    help="medcite — cited answers to clinical questions from a medical corpus you own.",
-    no_args_is_help=True,
-    add_completion=False,
-)
-out = Console()
-err = Console(stderr=True)
-
-KIND_CHOICES = [k.value for k in DocKind]
-
-
-@app.callback()
-def _main(
-    ctx: typer.Context,
-    db: Optional[Path] = typer.Option(None, "--db", help="SQLite store file (default ./medcite.db; env MEDCITE_DB)."),
-) -> None:
-    """Global options shared by every command."""
-    ctx.obj = {"db": db}
-
-
-def _service(ctx: typer.Context, **overrides: object) -> Medcite:
-    return Medcite(load_settings(db=ctx.obj.get("db") if ctx.obj else None, **overrides))
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    """Map medcite errors once: a one-line message on stderr and a non-zero exit."""
-    try:
-        yield
-    except MedciteError as exc:
-        err.print(f"[bold red]error:[/] {Text(str(exc))}")
-        raise typer.Exit(exc.exit_code) from None
-
 
 # --- ingest ---------------------------------------------------------------------------------
 
@@ -117,8 +80,8 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
     """Ingest files into the evidence store (idempotent; one transaction per file)."""
-    with _errors():
-        svc = _service(ctx)
+    with handle_errors():
+        svc = make_service(ctx)
         from medcite.ingest.pipeline import expand_paths
 
         files, _ = expand_paths(paths)
@@ -135,8 +98,8 @@ def demo(
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Corpus folder (default ../shared/corpus)."),
 ) -> None:
     """Ingest the demo corpus into a fresh database and show what to try next."""
-    with _errors():
-        svc = _service(ctx)
+    with handle_errors():
+        svc = make_service(ctx)
         corpus_dir = corpus or svc.settings.corpus
         from medcite.ingest.pipeline import expand_paths
 
@@ -171,11 +134,11 @@ def search(
     explain: bool = typer.Option(False, "--explain", help="Show how each hit was found, stage by stage."),
 ) -> None:
     """Search the evidence store."""
-    with _errors():
+    with handle_errors():
         for kd in kind:
             if kd not in KIND_CHOICES:
                 raise typer.BadParameter(f"unknown kind {kd!r}; choose from {', '.join(KIND_CHOICES)}")
-        svc = _service(ctx)
+        svc = make_service(ctx)
         filters = Filters(kinds=tuple(kind), year_min=since, year_max=until, sources=tuple(source))
         res = svc.search(query, k=k, filters=filters)
         if as_json:
@@ -204,8 +167,8 @@ def search(
 @app.command()
 def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print as JSON.")) -> None:
     """Counts of documents and passages by kind, source and status."""
-    with _errors():
-        data = _service(ctx).stats()
+    with handle_errors():
+        data = make_service(ctx).stats()
         if as_json:
             sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
             return
@@ -221,16 +184,9 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
 @app.command()
 def reindex(ctx: typer.Context) -> None:
     """Rebuild passages and indexes after a chunker or embedder change."""
-    with _errors():
+    with handle_errors():
         started = time.perf_counter()
-        res = _service(ctx).reindex()
+        res = make_service(ctx).reindex()
         out.print(f"Re-indexed {res['documents']:,} documents into {res['passages']:,} passages "
                   f"in {time.perf_counter() - started:.1f} s")
 
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

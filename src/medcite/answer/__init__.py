@@ -1,0 +1,1 @@
+"""Answers: composers (extractive, LLM), citations, evidence grading, rendering."""

@@ -1,0 +1,293 @@
+"""The extractive composer: an answer made only of verbatim, cited sentences of the corpus.
+
+No LLM, no network. It scores every sentence of the retrieved passages for how well it answers the
+question, drops near-duplicates and sentences that cannot stand alone, then arranges the rest:
+bottom line (strongest guideline / systematic-review statement first), recommendations, the
+evidence grouped by level, cautions, and the quality of evidence. Deterministic: the same corpus
+and question give the same answer.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+from medcite.answer.grading import guideline_grade, infer_kind, level_for
+from medcite.domain import KIND_LABELS, DocKind, Hit
+from medcite.index.terms import tokenize
+from medcite.text import flesch_kincaid_grade, sentence_spans, stem
+
+# --- cues --------------------------------------------------------------------------------------
+
+_RECOMMEND = re.compile(
+    r"\b(recommends?|recommended|recommendation|should (?:be|not|receive|start|begin|undergo|consider)|"
+    r"is indicated|are indicated|grade [ABCDI]\b|[ABCD] recommendation|I statement|suggests? (?:that )?(?:clinicians|offering))",
+    re.I,
+)
+_CONCLUDE = re.compile(
+    r"\b(conclusions?|in conclusion|we conclude|our (?:results|findings) (?:suggest|show|indicate)|"
+    r"(?:was|were|is|are) (?:associated|effective|safe|superior|non-inferior|inferior)|reduced?s?|increased?s?|"
+    r"improved?s?|lowered|significantly)\b",
+    re.I,
+)
+_CAUTION = re.compile(
+    r"\b(harms?|adverse|side effects?|contraindicat\w*|bleeding|risk of|toxicity|caution|avoid|warning|"
+    r"should not|not recommended|recommends against|insufficient evidence|uncertain\w*|limited evidence|"
+    r"overdiagnosis|false[- ]positive|complications?|death|fatal|hypersensitivity|pregnan\w*)\b",
+    re.I,
+)
+_DANGLING = re.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|their|its|here|there|thus|hence|"
+                       r"however|moreover|furthermore|additionally|therefore|in addition|in this|in these|"
+                       r"the (?:present|current) study)\b", re.I)
+_WE = re.compile(r"^(?:we|our)\b", re.I)
+_BULLET = re.compile(r"^[•\-\*·]\s*")
+_SYMBOLS = re.compile(r"[0-9%=<>±×/;:|()\[\]]")
+
+BOTTOM = "Bottom line"
+
+
+@dataclass(frozen=True)
+class Concept:
+    term: str
+    alternatives: tuple[frozenset[str], ...]
+    idf: float
+
+
+@dataclass
+class Scored:
+    text: str
+    passage_id: str
+    doc_id: str
+    kind: str
+    heading: str
+    rank: int
+    cover: float
+    score: float
+    focus: bool
+    tokens: frozenset[str]
+    caution: bool = False
+    recommend: bool = False
+    grade: str | None = None
+    section: str = ""
+
+
+@dataclass
+class Composition:
+    """What the composer decided, before it becomes an Answer object (the service adds the rest)."""
+
+    bottom: list[Scored] = field(default_factory=list)
+    recommendations: list[Scored] = field(default_factory=list)
+    evidence: list[Scored] = field(default_factory=list)
+    cautions: list[Scored] = field(default_factory=list)
+    best_cover: float = 0.0
+    concepts: list[Concept] = field(default_factory=list)
+
+    @property
+    def chosen(self) -> list[Scored]:
+        return self.bottom + self.recommendations + self.evidence + self.cautions
+
+
+@dataclass(frozen=True)
+class ComposerConfig:
+    #: a sentence must cover this share of the question's (idf-weighted) content to be cited at all
+    min_cover: float = 0.45
+    #: the best sentence must reach this coverage, and mention the question's most specific term,
+    #: or the answer is "insufficient evidence" (tuned on docs/evaluation.md's development questions)
+    answer_cover: float = 0.55
+    max_bottom: int = 2
+    max_recommendations: int = 4
+    max_evidence: int = 6
+    max_cautions: int = 3
+    max_per_doc: int = 2
+    passages: int = 16
+    duplicate_jaccard: float = 0.55
+    patient_max_grade: float = 11.0
+
+
+_KIND_PRIOR = {
+    "clinician": {"guideline": 1.0, "systematic_review": 0.95, "randomized_trial": 0.8, "observational": 0.55,
+                  "drug_label": 0.7, "review": 0.5, "patient_info": 0.45, "case_report": 0.3, "other": 0.4},
+    "patient": {"patient_info": 1.0, "guideline": 0.7, "drug_label": 0.55, "systematic_review": 0.5,
+                "review": 0.45, "randomized_trial": 0.4, "observational": 0.35, "case_report": 0.2, "other": 0.3},
+}
+
+
+def sentence_tokens(text: str) -> frozenset[str]:
+    return frozenset(stem(t) for t in tokenize(text))
+
+
+def build_concepts(
+    terms: Sequence[str], expansions: Iterable[Any], idf: Callable[[str], float]
+) -> list[Concept]:
+    """One concept per query term; an expansion adds alternative wordings to the term it expands."""
+    alts: dict[str, list[frozenset[str]]] = {t: [frozenset({stem(t)})] for t in terms}
+    for ex in expansions:
+        src_tokens = [stem(t) for t in tokenize(getattr(ex, "source", "") or "")]
+        tgt = frozenset(stem(t) for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2)
+        if not tgt:
+            continue
+        for term in alts:
+            if stem(term) in src_tokens:
+                alts[term].append(tgt)
+    concepts = [Concept(t, tuple(dict.fromkeys(a)), idf(t)) for t, a in alts.items()]
+    return concepts
+
+
+def concept_present(concept: Concept, tokens: frozenset[str]) -> bool:
+    for alt in concept.alternatives:
+        if len(alt) == 1:
+            if alt <= tokens:
+                return True
+        elif len(alt & tokens) / len(alt) >= 0.66:
+            return True
+    return False
+
+
+def _standalone_penalty(text: str) -> float | None:
+    """None = unusable sentence; else a penalty for sentences that need context to make sense."""
+    words = text.split()
+    if len(text) < 30 or len(words) < 5 or text.endswith((":", "?", ",", ";")):
+        return None
+    if not text[0].isupper() and not text[0].isdigit():
+        return None
+    symbols = len(_SYMBOLS.findall(text)) / max(1, len(text))
+    if symbols > 0.12 or sum(w[:1].isdigit() for w in words) > 8:
+        return None  # table fragments, statistics dumps
+    penalty = 0.0
+    if _DANGLING.match(text):
+        penalty += 0.3
+    elif _WE.match(text):
+        penalty += 0.1
+    if len(text) > 450:
+        penalty += 0.2
+    return penalty
+
+
+class ExtractiveComposer:
+    name = "extractive"
+
+    def __init__(self, config: ComposerConfig | None = None) -> None:
+        self.config = config or ComposerConfig()
+
+    def select(
+        self,
+        question_terms: Sequence[str],
+        expansions: Iterable[Any],
+        hits: Sequence[Hit],
+        doc_meta: dict[str, Any],
+        idf: Callable[[str], float],
+        audience: str = "clinician",
+    ) -> Composition:
+        cfg = self.config
+        concepts = build_concepts(question_terms, expansions, idf)
+        comp = Composition(concepts=concepts)
+        total_idf = sum(c.idf for c in concepts)
+        if not concepts or total_idf <= 0:
+            return comp
+        focus = max(concepts, key=lambda c: (c.idf, c.term))
+        priors = _KIND_PRIOR["patient" if audience == "patient" else "clinician"]
+        scored: list[Scored] = []
+        for hit in hits[: cfg.passages]:
+            meta = doc_meta.get(hit.doc_id, {})
+            kind = infer_kind(hit.kind, hit.title, meta.get("publication_types", ()))
+            heading = (hit.heading or "").lower()
+            for s, e in sentence_spans(hit.text):
+                raw = hit.text[s:e]
+                text = _BULLET.sub("", raw).strip()
+                penalty = _standalone_penalty(text)
+                if penalty is None:
+                    continue
+                tokens = sentence_tokens(text)
+                present = [c for c in concepts if concept_present(c, tokens)]
+                cover = sum(c.idf for c in present) / total_idf
+                if cover < cfg.min_cover:
+                    continue
+                if audience == "patient":
+                    fk = flesch_kincaid_grade(text)
+                    if fk > cfg.patient_max_grade + 4:
+                        continue
+                    penalty += max(0.0, fk - cfg.patient_max_grade) * 0.05
+                recommend = bool(_RECOMMEND.search(text)) and kind in ("guideline", "drug_label", "patient_info")
+                caution = bool(_CAUTION.search(text))
+                cue = 0.0
+                if recommend or "recommendation" in heading:
+                    cue += 0.15
+                if "conclusion" in heading or _CONCLUDE.search(text):
+                    cue += 0.08
+                if "method" in heading:
+                    penalty += 0.15
+                elif "background" in heading or "introduction" in heading:
+                    penalty += 0.05
+                rank_score = 1.0 / (1.0 + (hit.rank - 1) / 4.0)
+                score = 0.55 * cover + 0.2 * rank_score + 0.15 * priors.get(kind, 0.3) + cue - penalty
+                scored.append(
+                    Scored(
+                        text=text, passage_id=hit.passage_id, doc_id=hit.doc_id, kind=kind, heading=hit.heading,
+                        rank=hit.rank, cover=round(cover, 4), score=round(score, 6), focus=focus in present,
+                        tokens=tokens, caution=caution, recommend=recommend,
+                        grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
+                    )
+                )
+        scored.sort(key=lambda x: (-x.score, x.rank, x.passage_id, x.text))
+        comp.best_cover = max((x.cover for x in scored if x.focus), default=0.0)
+        if comp.best_cover < cfg.answer_cover:
+            return comp
+
+        chosen: list[Scored] = []
+        per_doc: dict[str, int] = {}
+
+        def take(x: Scored, section: str) -> bool:
+            if per_doc.get(x.doc_id, 0) >= cfg.max_per_doc:
+                return False
+            for y in chosen:
+                inter = len(x.tokens & y.tokens)
+                if inter / max(1, len(x.tokens | y.tokens)) >= cfg.duplicate_jaccard or x.text in y.text or y.text in x.text:
+                    return False
+            x.section = section
+            chosen.append(x)
+            per_doc[x.doc_id] = per_doc.get(x.doc_id, 0) + 1
+            return True
+
+        strong = ("guideline", "systematic_review") if audience != "patient" else ("patient_info", "guideline")
+        lead = [x for x in scored if x.focus and x.cover >= cfg.answer_cover]
+        firsts = [x for x in lead if x.kind in strong] or lead
+        for x in firsts:
+            if take(x, BOTTOM):
+                comp.bottom.append(x)
+                break
+        for x in lead:
+            if len(comp.bottom) >= cfg.max_bottom:
+                break
+            if x.doc_id != comp.bottom[0].doc_id and x.score >= 0.85 * comp.bottom[0].score and not x.caution:
+                if take(x, BOTTOM):
+                    comp.bottom.append(x)
+        for x in scored:
+            if x in chosen:
+                continue
+            if x.caution and len(comp.cautions) < cfg.max_cautions and (x.focus or x.cover >= cfg.answer_cover):
+                if take(x, "Cautions"):
+                    comp.cautions.append(x)
+            elif x.recommend and len(comp.recommendations) < cfg.max_recommendations:
+                if take(x, "Recommendations"):
+                    comp.recommendations.append(x)
+            elif len(comp.evidence) < cfg.max_evidence and (x.focus or x.cover >= cfg.answer_cover):
+                if take(x, "What the evidence says"):
+                    comp.evidence.append(x)
+        return comp
+
+
+def idf_from_counts(n_docs: int, df: int) -> float:
+    return math.log(1 + (n_docs - df + 0.5) / (df + 0.5))
+
+
+def kind_label(kind: str) -> str:
+    try:
+        return KIND_LABELS[DocKind(kind)]
+    except ValueError:
+        return "Other"
+
+
+__all__ = ["ExtractiveComposer", "ComposerConfig", "Composition", "Scored", "BOTTOM", "idf_from_counts",
+           "kind_label", "level_for"]

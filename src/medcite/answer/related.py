@@ -1,0 +1,78 @@
+"""Related questions: the corpus's own questions (MedQuAD titles) and earlier asked questions, nearest first."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from datetime import datetime, timezone
+
+from medcite.index.terms import fts_quote, query_terms
+from medcite.store.sqlite import Store
+from medcite.text import stem
+
+_ARE = re.compile(r"\s*\((?:are|is|s)\)", re.I)
+_SPACE_Q = re.compile(r"\s+\?")
+
+
+def tidy_question(q: str) -> str:
+    """"What is (are) Glaucoma ?" → "What is Glaucoma?"."""
+    q = _SPACE_Q.sub("?", _ARE.sub("", q)).strip()
+    return q[:1].upper() + q[1:] if q else q
+
+
+def _key(q: str) -> frozenset[str]:
+    return frozenset(stem(t) for t in query_terms(q))
+
+
+def related_questions(store: Store, question: str, limit: int = 5) -> list[str]:
+    terms = query_terms(question)
+    if not terms:
+        return []
+    own = _key(question)
+    candidates: list[tuple[float, str]] = []
+    match = "title : (" + " OR ".join(fts_quote(t) for t in terms) + ")"
+    try:
+        rows = store.conn.execute(
+            """SELECT p.title, min(bm25(passages_fts, 4.0, 1.0, 1.0)) AS s FROM passages_fts
+               JOIN passages p ON p.id = passages_fts.rowid JOIN documents d ON d.doc_id = p.doc_id
+               WHERE passages_fts MATCH ? AND d.kind = 'patient_info' AND p.title LIKE '%?'
+               GROUP BY p.title ORDER BY s LIMIT 40""",
+            (match,),
+        ).fetchall()
+    except sqlite3.OperationalError:
+        rows = []
+    for title, _score in rows:
+        overlap = _jaccard(own, _key(title))
+        candidates.append((overlap, tidy_question(title)))
+    for (q,) in store.conn.execute(
+        "SELECT question FROM asked_questions ORDER BY last_at DESC LIMIT 500"
+    ).fetchall():
+        overlap = _jaccard(own, _key(q))
+        if overlap > 0:
+            candidates.append((overlap + 0.05, q))
+    candidates.sort(key=lambda c: (-c[0], c[1]))
+    out: list[str] = []
+    seen = {own}
+    for _score, q in candidates:
+        k = _key(q)
+        if not k or k in seen or q.strip().lower() == question.strip().lower():
+            continue
+        seen.add(k)
+        out.append(q)
+        if len(out) >= limit:
+            break
+    return out
+
+
+def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def remember_question(store: Store, question: str, audience: str) -> None:
+    """Record an asked question (already PHI-redacted by the caller) for later suggestions."""
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    store.conn.execute(
+        """INSERT INTO asked_questions(question, audience, times, first_at, last_at) VALUES (?, ?, 1, ?, ?)
+           ON CONFLICT(question, audience) DO UPDATE SET times = times + 1, last_at = excluded.last_at""",
+        (question, audience, now, now),
+    )

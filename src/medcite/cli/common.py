@@ -1,0 +1,51 @@
+"""Shared pieces of the CLI: the Typer app, consoles, settings and the one place errors are mapped."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator, Optional
+
+import typer
+from rich.console import Console
+from rich.text import Text
+
+from medcite.domain import DocKind
+from medcite.errors import MedciteError
+from medcite.service import Medcite
+from medcite.settings import load_settings
+
+app = typer.Typer(
+    help="medcite — cited answers to clinical questions from a medical corpus you own.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+out = Console()
+err = Console(stderr=True)
+
+KIND_CHOICES = [k.value for k in DocKind]
+
+
+@app.callback()
+def _main(
+    ctx: typer.Context,
+    db: Optional[Path] = typer.Option(None, "--db", help="SQLite store file (default ./medcite.db; env MEDCITE_DB)."),
+) -> None:
+    """Global options shared by every command."""
+    ctx.obj = {"db": db}
+
+
+def make_service(ctx: typer.Context, **overrides: object) -> Medcite:
+    return Medcite(load_settings(db=ctx.obj.get("db") if ctx.obj else None, **overrides))
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Map medcite errors once: a one-line message on stderr and a non-zero exit."""
+    try:
+        yield
+    except MedciteError as exc:
+        err.print(f"[bold red]error:[/] {Text(str(exc))}")
+        raise typer.Exit(exc.exit_code) from None
+
+

@@ -1,0 +1,59 @@
+"""Evaluation commands: `medcite eval retrieval | answers`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from medcite.cli.common import app, err, handle_errors, make_service, out
+
+eval_app = typer.Typer(help="Evaluate retrieval and answers on benchmark files.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    ctx: typer.Context,
+    dataset: str = typer.Option(..., "--dataset", help="bioasq or pubmedqa (file layouts in docs/evaluation.md)."),
+    queries: Path = typer.Option(..., "--queries", help="Questions file (JSON lines)."),
+    corpus: Optional[Path] = typer.Option(None, "--corpus", help="Corpus file (default: the shared one)."),
+    k: int = typer.Option(10, "--k", min=1, max=100, help="Cut-off for nDCG and MRR."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    run_out: Optional[Path] = typer.Option(None, "--run-out", help="Write a TREC run file."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of recall@k curves."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
+    retriever: list[str] = typer.Option([], "--retriever", help="Only these: lexical, dense, hybrid."),
+) -> None:
+    """Score lexical, dense and hybrid retrieval side by side."""
+    from medcite.evaluation.retrieval import plot_curves, write_trec
+
+    with handle_errors():
+        svc = make_service(ctx)
+        chosen = tuple(retriever) or ("lexical", "dense", "hybrid")
+        for r in chosen:
+            if r not in ("lexical", "dense", "hybrid"):
+                raise typer.BadParameter(f"unknown retriever {r!r}")
+        summary, results = svc.eval_retrieval(dataset, queries, corpus, k=k, retrievers=chosen, limit=limit)
+        if run_out:
+            write_trec(results, run_out)
+        if plot:
+            plot_curves(results, plot, f"{dataset}: recall@k ({summary['n_queries']} questions)")
+        if as_json:
+            sys.stdout.write(json.dumps(summary, indent=2) + "\n")
+            return
+        names = list(summary["retrievers"])
+        table = Table(title=f"{dataset} · {summary['n_queries']} questions", title_justify="left")
+        table.add_column("metric")
+        for n in names:
+            table.add_column(n, justify="right")
+        metrics = list(next(iter(summary["retrievers"].values())).keys()) if names else []
+        for m in metrics:
+            table.add_row(m, *[f"{summary['retrievers'][n][m]:.4g}" for n in names])
+        out.print(table)
+        if "dense" not in names:
+            err.print("[yellow]dense retrieval unavailable: no embedder configured[/]")

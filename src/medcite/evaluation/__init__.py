@@ -1,0 +1,1 @@
+"""Evaluation harnesses: retrieval (BioASQ, PubMedQA), answers, LLM benchmarks."""
