@@ -13,6 +13,8 @@ from medcite.service import Medcite
 from medcite.settings import Settings
 from medcite.store.sqlite import Store
 
+pytest_plugins = ["pg_server", "mock_openai"]
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 

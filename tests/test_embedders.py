@@ -58,7 +58,9 @@ def test_onnx_order_restored_and_query_matches_batch(onnx_embedder):
     assert np.allclose(a, b, atol=1e-5)  # sorting by length inside embed() must not leak
     q = emb.embed_query(TEXTS[0])
     assert q.shape == (384,) and q.dtype == np.float32
-    assert float(q @ a[0]) > 0.999
+    assert np.allclose(q, emb.embed([TEXTS[0]])[0], atol=1e-6)
+    # int8 activations are quantised per batch, so batch-mates move a vector slightly
+    assert float(q @ a[0]) > 0.98
 
 
 def test_onnx_semantics(onnx_embedder):
@@ -85,6 +87,7 @@ def test_hashing_embedder():
     q = emb.embed_query("low-dose aspirin myocardial infarction")
     assert q.shape == (256,) and q @ a[0] > q @ a[1]
     assert HashingEmbedder(64).embed(["x"]).shape == (1, 64)
+    assert _unit_rows(emb.embed(["", "!!"]))  # no words still gives a unit vector
 
 
 # ----------------------------------------------------------------------- OpenAI

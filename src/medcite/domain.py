@@ -238,6 +238,7 @@ class IngestReport:
     unchanged: int = 0
     skipped_older: int = 0
     passages: int = 0
+    flagged_articles: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -255,6 +256,7 @@ class IngestReport:
             "unchanged": self.unchanged,
             "skipped_older": self.skipped_older,
             "passages": self.passages,
+            "flagged_articles": self.flagged_articles,
             "errors": list(self.errors),
             "seconds": round(self.seconds, 3),
         }

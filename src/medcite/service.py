@@ -17,7 +17,7 @@ from medcite.answer.extractive import ExtractiveComposer
 from medcite.answer.related import related_questions, remember_question
 from medcite.answer.schema import Answer
 from medcite.domain import Hit, IngestReport
-from medcite.errors import QueryError
+from medcite.errors import MedciteError, QueryError
 from medcite.index.terms import query_terms
 from medcite.retrieve.hybrid import HybridRetriever, Retrieval
 from medcite.text import clean_text, html_to_text
@@ -56,6 +56,7 @@ class Medcite:
         self._store: Store | None = None
         self._analyzer: Any | None = None
         self._retriever: HybridRetriever | None = None
+        self._editorial: Any | None = None
 
     # --- store -------------------------------------------------------------------------
 
@@ -81,6 +82,9 @@ class Medcite:
             self._store.close()
             self._store = None
         self._retriever = None
+        if self._editorial is not None:
+            self._editorial.close()
+            self._editorial = None
 
     # --- ingest ------------------------------------------------------------------------
 
@@ -88,7 +92,15 @@ class Medcite:
         store = self.store
         store.set_meta("parser_versions", json.dumps(parser_versions(), sort_keys=True))
         ingestor = Ingestor(store, progress=progress)
-        return ingestor.ingest(paths)
+        report = ingestor.ingest(paths)
+        if ingestor.changed_doc_ids:
+            try:
+                report.flagged_articles = self.editorial.flag_changed_documents(
+                    ingestor.changed_doc_ids, "a cited document was updated, deleted or retracted by a later ingest"
+                )
+            except MedciteError as exc:
+                report.errors.append(f"articles citing changed documents could not be flagged: {exc}")
+        return report
 
     def demo(self, corpus: Path | None = None, progress: ProgressFn | None = None, fresh: bool = True) -> IngestReport:
         """Ingest the demo corpus (``<shared_dir>/corpus`` by default) into a fresh database."""
@@ -196,28 +208,38 @@ class Medcite:
         k: int | None = None,
         filters: Filters | None = None,
         remember: bool = True,
+        context: list[str] | None = None,
     ) -> Answer:
-        """Answer a question with the extractive composer (every sentence verbatim and cited)."""
+        """Answer a question with the extractive composer (every sentence verbatim and cited).
+
+        ``context`` holds earlier questions of a thread: their words join the search, so a follow-up
+        such as "and in pregnancy?" is answered about the thread's topic.
+        """
         t0 = time.perf_counter()
         q, notes = clean_question(question, self.settings.max_question_chars)
         if audience not in ("clinician", "patient"):
             raise QueryError(f"unknown audience {audience!r}", hint="use clinician or patient")
         store = self.open_existing()
         retriever = self.retriever()
-        depth = k or 30
-        main = retriever.search(q, depth, filters)
+        depth = k or 40
+        search_text = q
+        if context:
+            extra = [t for c in context[-2:] for t in query_terms(c) if t not in query_terms(q)]
+            search_text = q + " " + " ".join(dict.fromkeys(extra))
+            notes.append("follow-up: earlier question words added to the search")
+        main = retriever.search(search_text, depth, filters, max_per_doc=8)
         hits = list(main.hits)
         if filters is None or not filters.kinds:
             prefer = ("patient_info",) if audience == "patient" else ("guideline", "systematic_review")
             extra_filters = Filters(kinds=prefer, year_min=filters.year_min if filters else None,
                                     year_max=filters.year_max if filters else None,
                                     sources=filters.sources if filters else ())
-            extra = retriever.search(q, 8, extra_filters, analyzed=main.analyzed)
+            extra = retriever.search(search_text, 12, extra_filters, analyzed=main.analyzed, max_per_doc=6)
             have = {h.passage_id for h in hits}
             hits += [h for h in extra.hits if h.passage_id not in have]
         t_retrieve = time.perf_counter()
         aq = main.analyzed
-        terms = list(aq.terms) if aq is not None else query_terms(q)
+        terms = list(aq.terms) if aq is not None else query_terms(search_text)
         expansions = list(aq.expansions) if aq is not None else []
         doc_rows = store.document_rows([h.doc_id for h in hits])
         lexical = retriever.lexical
@@ -234,9 +256,7 @@ class Medcite:
                       "best_cover": round(comp.best_cover, 3)},
         )
         if remember and not answer.insufficient_evidence:
-            from medcite.llm.phi import redact
-
-            remember_question(store, redact(q)[0], audience)
+            remember_question(store, _redacted(q), audience)
         answer.timings_ms = {
             "retrieve": round((t_retrieve - t0) * 1000, 1),
             "compose": round((t_compose - t_retrieve) * 1000, 1),
@@ -310,6 +330,65 @@ class Medcite:
         }
         return summary, results
 
+    def eval_answers(self, questions: Path, audience: str | None = None) -> dict[str, Any]:
+        from medcite.evaluation.answers import evaluate_answers, load_questions
+
+        qs = load_questions(questions)
+        return evaluate_answers(qs, lambda q: self.ask(q.question, audience or q.audience, remember=False))
+
+    # --- threads, documents, editorial board ---------------------------------------------
+
+    def start_thread(self, answer: Answer) -> str:
+        """Keep an answer as the first turn of a new follow-up thread; returns the thread id."""
+        import uuid
+
+        thread_id = uuid.uuid4().hex
+        now = answer.generated_at
+        store = self.open_existing()
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO threads(thread_id, audience, created_at, updated_at) VALUES (?,?,?,?)",
+                         (thread_id, answer.audience, now, now))
+            conn.execute("INSERT INTO thread_turns(thread_id, turn, question, answer, created_at) VALUES (?,?,?,?,?)",
+                         (thread_id, 1, _redacted(answer.question), answer.model_dump_json(), now))
+        return thread_id
+
+    def thread(self, thread_id: str) -> list[Answer]:
+        """Every answer of a thread, in order (NotFound for an unknown id)."""
+        from medcite.errors import NotFound
+
+        rows = self.open_existing().conn.execute(
+            "SELECT answer FROM thread_turns WHERE thread_id = ? ORDER BY turn", (thread_id,)
+        ).fetchall()
+        if not rows:
+            raise NotFound(f"no thread {thread_id!r}", hint="start a new question")
+        return [Answer.model_validate_json(r[0]) for r in rows]
+
+    def follow_up(self, thread_id: str, question: str, audience: str | None = None) -> Answer:
+        """Answer a follow-up with the thread's earlier questions as context and keep it in the thread."""
+        turns = self.thread(thread_id)
+        answer = self.ask(question, audience or turns[-1].audience, context=[t.question for t in turns])
+        answer.metadata["thread_id"] = thread_id
+        store = self.open_existing()
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO thread_turns(thread_id, turn, question, answer, created_at) VALUES (?,?,?,?,?)",
+                         (thread_id, len(turns) + 1, _redacted(answer.question), answer.model_dump_json(),
+                          answer.generated_at))
+            conn.execute("UPDATE threads SET updated_at = ? WHERE thread_id = ?", (answer.generated_at, thread_id))
+        return answer
+
+    def document(self, doc_id: str) -> Any:
+        """A stored document with its sections (NotFound for an unknown id)."""
+        return self.open_existing().get_document(doc_id)
+
+    @property
+    def editorial(self) -> Any:
+        """The editorial board (accounts, articles, reviews) on SQLite or PostgreSQL."""
+        if self._editorial is None:
+            from medcite.review import Editorial, connect
+
+            self._editorial = Editorial(connect(self.settings.database_url or self.settings.db))
+        return self._editorial
+
     def stats(self) -> dict[str, Any]:
         store = self.open_existing()
         out = store.stats()
@@ -339,3 +418,10 @@ def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]
         raise QueryError("the question is empty or too short", hint="ask a full clinical question, e.g. "
                          "'At what age should colorectal cancer screening start?'")
     return text, notes
+
+
+def _redacted(question: str) -> str:
+    """Questions are stored only after PHI redaction (names, precise dates, numbers that identify people)."""
+    from medcite.llm.phi import redact
+
+    return redact(question)[0]

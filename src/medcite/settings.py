@@ -11,7 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 
@@ -22,9 +22,16 @@ def _default_config_file() -> Path:
 class Settings(BaseSettings):
     """Every setting medcite has. Each is documented in docs/configuration.md."""
 
-    model_config = SettingsConfigDict(env_prefix="MEDCITE_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(
+        env_prefix="MEDCITE_", extra="ignore", validate_default=True, populate_by_name=True
+    )
 
     db: Path = Field(Path("medcite.db"), description="Path of the SQLite evidence store (one file).")
+    database_url: str | None = Field(
+        None,
+        description="Database for accounts and articles: a `postgresql://…` URL for multi-user servers; "
+        "default: the evidence store's SQLite file.",
+    )
     shared_dir: Path = Field(
         Path("../shared"), description="Folder holding the shared corpus and evaluation sets (read-only)."
     )
@@ -46,9 +53,37 @@ class Settings(BaseSettings):
         True, description="Expand abbreviations, synonyms and brand names (MeSH, drug names) in queries."
     )
 
+    # --- LLM (optional upgrade; any OpenAI-compatible server) -------------------------------
+    llm_base_url: str | None = Field(
+        None,
+        validation_alias=AliasChoices("llm_base_url", "MEDCITE_LLM_BASE_URL", "OPENAI_BASE_URL"),
+        description="OpenAI-compatible base URL, e.g. http://127.0.0.1:8000/v1 (OPENAI_BASE_URL when unset).",
+    )
+    llm_model: str | None = Field(
+        None, validation_alias=AliasChoices("llm_model", "MEDCITE_LLM_MODEL"), description="Model name the server serves."
+    )
+    llm_api_key: SecretStr | None = Field(
+        None,
+        validation_alias=AliasChoices("llm_api_key", "MEDCITE_LLM_API_KEY", "OPENAI_API_KEY"),
+        description="API key for the LLM server (OPENAI_API_KEY when unset); never logged.",
+    )
+    llm_default: bool = Field(False, description="Compose answers with the LLM by default (`ask --llm`).")
+    llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server per request.")
+    llm_max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/timeouts, with backoff.")
+    llm_phi: str = Field(
+        "redact",
+        pattern="^(redact|refuse|off)$",
+        description="PHI guard for non-loopback LLM endpoints: redact, refuse, or off.",
+    )
+    llm_unsupported: str = Field(
+        "drop",
+        pattern="^(drop|flag)$",
+        description="What to do with LLM statements their cited passages do not support: drop or flag.",
+    )
+
     # retrieval weights are added by later stages through these generic fields
-    lexical_title_weight: float = Field(4.0, ge=0, description="BM25 weight of the document title column.")
-    lexical_heading_weight: float = Field(1.5, ge=0, description="BM25 weight of the section heading column.")
+    lexical_title_weight: float = Field(2.5, ge=0, description="BM25 weight of the document title column.")
+    lexical_heading_weight: float = Field(1.0, ge=0, description="BM25 weight of the section heading column.")
     lexical_text_weight: float = Field(1.0, ge=0, description="BM25 weight of the passage text column.")
 
     @classmethod

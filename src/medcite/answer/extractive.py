@@ -41,7 +41,11 @@ _CAUTION = re.compile(
 _DANGLING = re.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|their|its|here|there|thus|hence|"
                        r"however|moreover|furthermore|additionally|therefore|in addition|in this|in these|"
                        r"the (?:present|current) study)\b", re.I)
+_GRADED = re.compile(r"\((?:grade )?[ABCDI] (?:recommendation|statement)\)|\bgrade [ABCDI] recommendation\b", re.I)
 _WE = re.compile(r"^(?:we|our)\b", re.I)
+_ABBREV_DEF = re.compile(r"^(?:[A-Z][A-Za-z0-9-]{1,9}, [a-z][a-z -]+[;.] ){2,}")
+_SKIP_HEADINGS = re.compile(r"trial registration|abbreviation|funding|competing|acknowledg|author|figure|table|"
+                            r"supplementary|keywords|ethic|consent|data availability|registration", re.I)
 _BULLET = re.compile(r"^[•\-\*·]\s*")
 _SYMBOLS = re.compile(r"[0-9%=<>±×/;:|()\[\]]")
 
@@ -53,6 +57,7 @@ class Concept:
     term: str
     alternatives: tuple[frozenset[str], ...]
     idf: float
+    topic: bool = False     # named in most top-hit titles: what the question is about
 
 
 @dataclass
@@ -97,11 +102,13 @@ class ComposerConfig:
     #: or the answer is "insufficient evidence" (tuned on docs/evaluation.md's development questions)
     answer_cover: float = 0.55
     max_bottom: int = 2
+    #: sentences below this score never fill a section (they stay in the passages for related reading)
+    min_section_score: float = 0.45
     max_recommendations: int = 4
     max_evidence: int = 6
     max_cautions: int = 3
     max_per_doc: int = 2
-    passages: int = 16
+    passages: int = 40
     duplicate_jaccard: float = 0.55
     patient_max_grade: float = 11.0
 
@@ -135,6 +142,24 @@ def build_concepts(
     return concepts
 
 
+def aspect_weighted(concepts: list[Concept], top_hits: Sequence[Hit]) -> list[Concept]:
+    """Double the weight of the question's *aspect* words.
+
+    Words found in most titles of the top hits name the topic ("colorectal cancer screening"); the
+    others say what is asked about it ("age", "start"). A sentence that only repeats the topic must
+    not look like an answer, so aspect words count twice.
+    """
+    titles = [sentence_tokens(h.title or "") for h in top_hits if h.title]
+    if len(titles) < 3:
+        return concepts
+    out = []
+    for c in concepts:
+        share = sum(1 for t in titles if concept_present(c, t)) / len(titles)
+        out.append(Concept(c.term, c.alternatives, c.idf, True) if share >= 0.4
+                   else Concept(c.term, c.alternatives, c.idf * 2.0))
+    return out
+
+
 def concept_present(concept: Concept, tokens: frozenset[str]) -> bool:
     for alt in concept.alternatives:
         if len(alt) == 1:
@@ -155,6 +180,10 @@ def _standalone_penalty(text: str) -> float | None:
     symbols = len(_SYMBOLS.findall(text)) / max(1, len(text))
     if symbols > 0.12 or sum(w[:1].isdigit() for w in words) > 8:
         return None  # table fragments, statistics dumps
+    if text.count(";") >= 2 and len(text) / (text.count(";") + 1) < 45:
+        return None  # abbreviation glossaries ("CI, confidence interval; OR, odds ratio; …")
+    if _ABBREV_DEF.search(text):
+        return None
     penalty = 0.0
     if _DANGLING.match(text):
         penalty += 0.3
@@ -181,18 +210,23 @@ class ExtractiveComposer:
         audience: str = "clinician",
     ) -> Composition:
         cfg = self.config
-        concepts = build_concepts(question_terms, expansions, idf)
+        concepts = aspect_weighted(build_concepts(question_terms, expansions, idf), hits[:10])
         comp = Composition(concepts=concepts)
         total_idf = sum(c.idf for c in concepts)
         if not concepts or total_idf <= 0:
             return comp
-        focus = max(concepts, key=lambda c: (c.idf, c.term))
+        # the focus is the most specific word of the topic (or of the question when no topic is clear);
+        # every cited sentence must mention it
+        topic = [c for c in concepts if c.topic]
+        focus = max(topic or concepts, key=lambda c: (c.idf, c.term))
         priors = _KIND_PRIOR["patient" if audience == "patient" else "clinician"]
         scored: list[Scored] = []
         for hit in hits[: cfg.passages]:
             meta = doc_meta.get(hit.doc_id, {})
             kind = infer_kind(hit.kind, hit.title, meta.get("publication_types", ()))
             heading = (hit.heading or "").lower()
+            if _SKIP_HEADINGS.search(heading):
+                continue
             for s, e in sentence_spans(hit.text):
                 raw = hit.text[s:e]
                 text = _BULLET.sub("", raw).strip()
@@ -212,16 +246,22 @@ class ExtractiveComposer:
                 recommend = bool(_RECOMMEND.search(text)) and kind in ("guideline", "drug_label", "patient_info")
                 caution = bool(_CAUTION.search(text))
                 cue = 0.0
-                if recommend or "recommendation" in heading:
+                if recommend:
                     cue += 0.15
+                elif "recommendation" in heading:
+                    cue += 0.05
+                if _GRADED.search(text):
+                    cue += 0.1
                 if "conclusion" in heading or _CONCLUDE.search(text):
                     cue += 0.08
-                if "method" in heading:
-                    penalty += 0.15
+                if len(text) > 250:
+                    penalty += 0.1
+                if "method" in heading or "design" in heading or "participants" in heading:
+                    penalty += 0.3
                 elif "background" in heading or "introduction" in heading:
                     penalty += 0.05
                 rank_score = 1.0 / (1.0 + (hit.rank - 1) / 4.0)
-                score = 0.55 * cover + 0.2 * rank_score + 0.15 * priors.get(kind, 0.3) + cue - penalty
+                score = 0.6 * cover + 0.1 * rank_score + 0.15 * priors.get(kind, 0.3) + cue - penalty
                 scored.append(
                     Scored(
                         text=text, passage_id=hit.passage_id, doc_id=hit.doc_id, kind=kind, heading=hit.heading,
@@ -264,15 +304,17 @@ class ExtractiveComposer:
                 if take(x, BOTTOM):
                     comp.bottom.append(x)
         for x in scored:
-            if x in chosen:
+            if x in chosen or x.score < cfg.min_section_score:
                 continue
-            if x.caution and len(comp.cautions) < cfg.max_cautions and (x.focus or x.cover >= cfg.answer_cover):
+            if x.caution and len(comp.cautions) < cfg.max_cautions and x.focus:
                 if take(x, "Cautions"):
                     comp.cautions.append(x)
-            elif x.recommend and len(comp.recommendations) < cfg.max_recommendations:
+            elif not x.focus:
+                continue
+            elif x.recommend and len(comp.recommendations) < cfg.max_recommendations and x.cover >= cfg.answer_cover:
                 if take(x, "Recommendations"):
                     comp.recommendations.append(x)
-            elif len(comp.evidence) < cfg.max_evidence and (x.focus or x.cover >= cfg.answer_cover):
+            elif len(comp.evidence) < cfg.max_evidence and x.cover >= cfg.answer_cover:
                 if take(x, "What the evidence says"):
                     comp.evidence.append(x)
         return comp

@@ -57,3 +57,35 @@ def eval_retrieval(
         out.print(table)
         if "dense" not in names:
             err.print("[yellow]dense retrieval unavailable: no embedder configured[/]")
+
+
+@eval_app.command("answers")
+def eval_answers(
+    ctx: typer.Context,
+    questions: Path = typer.Option(..., "--questions", help="Questions with gold documents and key facts (JSON lines)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    audience: Optional[str] = typer.Option(None, "--audience", help="Override every question's audience."),
+) -> None:
+    """Answer quality: gold citations, key facts, abstention, citation validity, latency."""
+    with handle_errors():
+        report = make_service(ctx).eval_answers(questions, audience=audience)
+        if as_json:
+            sys.stdout.write(json.dumps(report, indent=2) + "\n")
+            return
+        table = Table(title=f"answers · {report['n_questions']} questions "
+                            f"({report['n_answerable']} answerable)", title_justify="left")
+        table.add_column("metric")
+        table.add_column("value", justify="right")
+        for key in ("gold_cited", "key_facts", "abstention", "false_abstention", "citation_validity",
+                    "p50_ms", "p95_ms"):
+            table.add_row(key, f"{report[key]:.4g}")
+        for aud, grade in report["reading_grade"].items():
+            table.add_row(f"reading grade ({aud})", "—" if grade is None else f"{grade:.1f}")
+        out.print(table)
+        for row in report["per_question"]:
+            if "error" in row:
+                err.print(f"[red]{row['qid']}: {row['error']}[/]")
+            elif (row["answerable"] and (not row["cites_gold"] or row["abstained"])) or \
+                    (not row["answerable"] and not row["abstained"]) or not row["valid"]:
+                err.print(f"[yellow]{row['qid']}[/]: abstained={row['abstained']} cites_gold={row['cites_gold']} "
+                          f"valid={row['valid']} cited={row['cited'][:4]}")

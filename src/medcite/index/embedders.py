@@ -331,7 +331,8 @@ class HashingEmbedder:
     def _vector(self, text: str) -> np.ndarray:
         vec = np.zeros(self.dim, dtype=np.float32)
         words = _WORD.findall(text.lower())
-        for feature in words + [f"{a} {b}" for a, b in zip(words, words[1:])]:
+        features = words + [f"{a} {b}" for a, b in zip(words, words[1:])]
+        for feature in features or ["\x00empty"]:  # empty text still gets a unit vector
             h = int.from_bytes(hashlib.blake2b(feature.encode(), digest_size=8).digest(), "little")
             vec[h % self.dim] += 1.0 if (h >> 63) else -1.0
         return vec

@@ -81,16 +81,22 @@ class Fts5Index:
         match = fts_or_query(terms)
         wt, wh, wx = self.weights
         params: list[object] = [match]
-        where = ""
         if filters is not None and not filters.empty:
+            # CROSS JOIN keeps the FTS index as the outer loop: matching rows are filtered by their
+            # document, never the whole documents table probed against the index
             clauses, fparams = filter_sql(filters)
-            where = f" AND passages_fts.rowid IN (SELECT p.id FROM passages p JOIN documents d ON d.doc_id = p.doc_id WHERE {clauses})"
+            sql = (
+                f"SELECT passages_fts.rowid, bm25(passages_fts, {wt}, {wh}, {wx}) AS s FROM passages_fts "
+                f"CROSS JOIN passages p ON p.id = passages_fts.rowid CROSS JOIN documents d ON d.doc_id = p.doc_id "
+                f"WHERE passages_fts MATCH ? AND {clauses} ORDER BY s LIMIT ?"
+            )
             params.extend(fparams)
+        else:
+            sql = (
+                f"SELECT rowid, bm25(passages_fts, {wt}, {wh}, {wx}) AS s FROM passages_fts "
+                f"WHERE passages_fts MATCH ? ORDER BY s LIMIT ?"
+            )
         params.append(k)
-        sql = (
-            f"SELECT rowid, bm25(passages_fts, {wt}, {wh}, {wx}) AS s FROM passages_fts "
-            f"WHERE passages_fts MATCH ?{where} ORDER BY s LIMIT ?"
-        )
         try:
             rows = self.store.conn.execute(sql, params).fetchall()
         except sqlite3.OperationalError:

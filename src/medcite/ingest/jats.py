@@ -14,7 +14,7 @@ from lxml import etree
 
 from medcite.domain import DocKind, Document, ParseEvent, RecordError, Section
 from medcite.errors import ParseError
-from medcite.ingest.pubmed import initials, iso_date
+from medcite.ingest.pubmed import initials, iso_date, syntax_message
 from medcite.text import clean_block, clean_text
 
 __all__ = ["JatsParser"]
@@ -355,7 +355,7 @@ class JatsParser:
             hint = "the file is truncated or corrupt; download it again"
             if "Entity" in str(exc.msg):
                 hint = "named entities need the DTD; PMC files use numeric character references — convert them"
-            raise ParseError(f"not well-formed XML: {exc.msg or exc}", path=origin, location=f"line {line}",
+            raise ParseError(f"not well-formed XML: {syntax_message(exc)}", path=origin, location=f"line {line or 1}",
                              hint=hint) from None
         except (ValueError, TypeError, LookupError, UnicodeError, OSError) as exc:
             raise ParseError(f"cannot read JATS XML: {exc}", path=origin, hint="check the file is complete") from None

@@ -27,7 +27,7 @@ from medcite.domain import (
 from medcite.errors import ParseError
 from medcite.text import clean_text
 
-__all__ = ["PubMedParser", "iso_date", "initials"]
+__all__ = ["PubMedParser", "iso_date", "initials", "syntax_message"]
 
 _RECORD_TAGS = ("PubmedArticle", "PubmedBookArticle", "DeleteCitation")
 _ROOT_TAGS = ("PubmedArticleSet", "PubmedBookArticleSet")
@@ -52,11 +52,31 @@ _INITIAL_SPLIT = re.compile(r"[\s\-.]+")
 _NO_LABEL = frozenset({"", "unlabelled", "unlabeled", "abstract", "summary"})
 
 
+def _clean(text: str | None) -> str:
+    """:func:`clean_text` with a fast path for plain ASCII (most names, ids, MeSH terms, labels)."""
+    if not text:
+        return ""
+    if text.isascii() and text.isprintable() and "  " not in text:
+        return text.strip()
+    return clean_text(text)
+
+
 def _text(el: etree._Element | None) -> str:
     """Flattened, cleaned text of an element (inline markup such as <i>, <sub> kept as text)."""
     if el is None:
         return ""
+    if len(el) == 0:
+        return _clean(el.text)
     return clean_text("".join(el.itertext()))
+
+
+_POSITION_SUFFIX = re.compile(r"(?:,?\s*line \d+)?,\s*line \d+, column \d+\s*$")
+
+
+def syntax_message(exc: etree.XMLSyntaxError) -> str:
+    """libxml2's message without the repeated "line N, column M" (the location says where)."""
+    msg = str(exc.msg or exc).strip()
+    return _POSITION_SUFFIX.sub("", msg) or msg
 
 
 def _month(value: str) -> int | None:
@@ -120,9 +140,9 @@ def _authors(author_list: etree._Element | None) -> tuple[str, ...]:
     for author in author_list.iterfind("Author"):
         if author.get("ValidYN") == "N":
             continue
-        last = clean_text(author.findtext("LastName"))
+        last = _clean(author.findtext("LastName"))
         if last:
-            inits = clean_text(author.findtext("Initials")) or initials(clean_text(author.findtext("ForeName")))
+            inits = _clean(author.findtext("Initials")) or initials(_clean(author.findtext("ForeName")))
             out.append(f"{last} {inits}" if inits else last)
             continue
         collective = _text(author.find("CollectiveName"))
@@ -140,7 +160,7 @@ def _abstract_sections(abstract: etree._Element | None) -> list[Section]:
         text = _text(part)
         if not text:
             continue
-        label = clean_text(part.get("Label"))
+        label = _clean(part.get("Label"))
         heading = "Abstract" if label.lower() in _NO_LABEL else label
         if sections and sections[-1].heading == heading:
             sections[-1] = Section(heading, sections[-1].text + "\n" + text)
@@ -156,7 +176,7 @@ def _article_ids(pubmed_data: etree._Element | None) -> dict[str, str]:
     # direct child path only: ReferenceList/Reference/ArticleIdList holds the *cited* articles' ids
     for aid in pubmed_data.iterfind("ArticleIdList/ArticleId"):
         kind = (aid.get("IdType") or "").lower()
-        value = clean_text(aid.text)
+        value = _clean(aid.text)
         if kind and value and kind not in ids:
             ids[kind] = value
     return ids
@@ -223,7 +243,7 @@ class PubMedParser:
                 tag = elem.tag
                 if tag == "DeleteCitation":
                     for pmid_el in elem.iterfind("PMID"):
-                        pmid = clean_text(pmid_el.text)
+                        pmid = _clean(pmid_el.text)
                         if pmid:
                             yield Deletion(f"pmid:{pmid}", version=_version(pmid_el))
                 else:
@@ -243,9 +263,9 @@ class PubMedParser:
         except etree.XMLSyntaxError as exc:
             line = exc.position[0] if exc.position else exc.lineno
             raise ParseError(
-                f"not well-formed XML: {exc.msg or exc}",
+                f"not well-formed XML: {syntax_message(exc)}",
                 path=origin,
-                location=f"line {line}",
+                location=f"line {line or 1}",
                 hint="the file is truncated or corrupt; download it again",
             ) from None
         except (ValueError, TypeError, LookupError, AttributeError, UnicodeError, RecursionError, OSError) as exc:
@@ -279,7 +299,7 @@ class PubMedParser:
     def _article(self, elem: etree._Element, where: str) -> ParseEvent:
         citation = elem.find("MedlineCitation")
         pmid_el = citation.find("PMID") if citation is not None else None
-        pmid = clean_text(pmid_el.text) if pmid_el is not None else ""
+        pmid = _clean(pmid_el.text) if pmid_el is not None else ""
         if not pmid:
             return RecordError("PubmedArticle without MedlineCitation/PMID", where)
         if not pmid.isdigit():
@@ -295,7 +315,7 @@ class PubMedParser:
             source = _text(journal.find("Title")) or _text(journal.find("ISOAbbreviation"))
             date, year = _pub_date(journal.find("JournalIssue/PubDate"))
         if not source:
-            source = clean_text(citation.findtext("MedlineJournalInfo/MedlineTA"))
+            source = _clean(citation.findtext("MedlineJournalInfo/MedlineTA"))
         if year is None:
             ad = article.find("ArticleDate")
             if ad is not None:
@@ -305,7 +325,7 @@ class PubMedParser:
         if not doi:
             for loc in article.iterfind("ELocationID"):
                 if loc.get("EIdType") == "doi" and loc.get("ValidYN") != "N":
-                    doi = clean_text(loc.text) or None
+                    doi = _clean(loc.text) or None
                     if doi:
                         break
         pub_types = _dedupe(_texts(article, "PublicationTypeList/PublicationType"))
@@ -327,7 +347,7 @@ class PubMedParser:
     def _book(self, elem: etree._Element, where: str) -> ParseEvent:
         doc = elem.find("BookDocument")
         pmid_el = doc.find("PMID") if doc is not None else None
-        pmid = clean_text(pmid_el.text) if pmid_el is not None else ""
+        pmid = _clean(pmid_el.text) if pmid_el is not None else ""
         if not pmid:
             return RecordError("PubmedBookArticle without BookDocument/PMID", where)
         if not pmid.isdigit():

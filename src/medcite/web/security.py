@@ -1,0 +1,180 @@
+"""Web security plumbing: response headers, request size and content-type limits, per-client rate limits.
+
+Everything here is plain ASGI or plain Python (no FastAPI import), so it is cheap on every request:
+
+- :class:`SecurityMiddleware` adds the security headers (a strict Content-Security-Policy with no inline
+  script or style, nosniff, a same-origin referrer policy, framing forbidden), refuses bodies over
+  ``max_body`` bytes with 413 and refuses wrong content types with 415 — in the one JSON error shape.
+- :class:`RateLimiter` is a token bucket per client (IP address): ``rate_per_minute`` tokens refill
+  continuously up to ``burst``; an empty bucket raises :class:`RateLimited` (429 with Retry-After).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Awaitable, Callable
+
+from medcite.errors import MedciteError
+
+Scope = dict[str, Any]
+Message = dict[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
+]
+_JSON_TYPES = ("application/json",)
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+_BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+class RequestTooLarge(MedciteError):
+    """A request body over the limit (raised while a route reads a chunked body)."""
+
+    http_status = 413
+
+
+class UnsupportedMediaType(MedciteError):
+    http_status = 415
+
+
+class RateLimited(MedciteError):
+    http_status = 429
+
+    def __init__(self, message: str, *, retry_after: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.retry_after = retry_after
+
+
+def error_body(status: int, message: str) -> bytes:
+    """The one JSON error shape of the web app."""
+    return json.dumps({"ok": False, "error": message, "status": status}).encode()
+
+
+class SecurityMiddleware:
+    """Security headers on every response; 413 / 415 before a route runs."""
+
+    def __init__(self, app: Callable[..., Awaitable[None]], *, max_body: int = 64 * 1024,
+                 hsts: bool = True) -> None:
+        self.app = app
+        self.max_body = max_body
+        self.hsts = hsts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        https = scope.get("scheme") == "https"
+        headers = {k.lower(): v for k, v in scope.get("headers", [])}
+
+        async def send_secure(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                raw = list(message.get("headers", []))
+                present = {k.lower() for k, _ in raw}
+                raw += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                if https and self.hsts:
+                    raw.append((b"strict-transport-security", b"max-age=31536000"))
+                message = {**message, "headers": raw}
+            await send(message)
+
+        method = scope.get("method", "GET")
+        if method in _BODY_METHODS:
+            problem = self._check(scope["path"], headers)
+            if problem is not None:
+                status, text = problem
+                await self._refuse(send_secure, status, text)
+                return
+            receive = self._counting(receive)
+        await self.app(scope, receive, send_secure)
+
+    def _check(self, path: str, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
+        length = headers.get(b"content-length")
+        if length is not None:
+            try:
+                n = int(length)
+            except ValueError:
+                return 400, "invalid Content-Length header"
+            if n > self.max_body:
+                return 413, f"request body too large: {n:,} bytes; the limit is {self.max_body:,}"
+        has_body = (length is not None and length != b"0") or b"transfer-encoding" in headers
+        if not has_body:
+            return None
+        ctype = headers.get(b"content-type", b"").decode("latin-1").split(";")[0].strip().lower()
+        allowed = _JSON_TYPES if path.startswith("/api/") else _FORM_TYPES
+        if ctype not in allowed:
+            return 415, (f"unsupported content type {ctype or '(none)'!r}: send {' or '.join(allowed)}")
+        return None
+
+    def _counting(self, receive: Receive) -> Receive:
+        seen = 0
+        limit = self.max_body
+
+        async def wrapped() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise RequestTooLarge(f"request body too large: over {limit:,} bytes",
+                                          hint="send a shorter question or text")
+            return message
+
+        return wrapped
+
+    @staticmethod
+    async def _refuse(send: Send, status: int, text: str) -> None:
+        body = error_body(status, text)
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                                (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+class RateLimiter:
+    """A token bucket per client key: ``rate_per_minute`` refill, up to ``burst`` tokens.
+
+    Thread-safe; remembers at most ``max_clients`` keys (least recently seen are forgotten).
+    ``rate_per_minute <= 0`` disables limiting.
+    """
+
+    def __init__(self, rate_per_minute: float, burst: int, *, max_clients: int = 10000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate = rate_per_minute / 60.0
+        self.burst = max(1, int(burst))
+        self.max_clients = max_clients
+        self.clock = clock
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def check(self, key: str, cost: float = 1.0) -> None:
+        """Take ``cost`` tokens from ``key``'s bucket or raise :class:`RateLimited`."""
+        if self.rate <= 0:
+            return
+        now = self.clock()
+        with self._lock:
+            tokens, last = self._buckets.pop(key, (float(self.burst), now))
+            tokens = min(float(self.burst), tokens + (now - last) * self.rate)
+            if tokens < cost:
+                self._buckets[key] = (tokens, now)
+                wait = max(1, math.ceil((cost - tokens) / self.rate))
+                raise RateLimited(
+                    f"too many questions from this address: wait {wait} s and ask again",
+                    retry_after=wait, hint=f"the limit is {self.rate * 60:g} questions a minute",
+                )
+            self._buckets[key] = (tokens - cost, now)
+            while len(self._buckets) > self.max_clients:
+                self._buckets.popitem(last=False)
