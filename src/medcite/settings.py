@@ -53,6 +53,21 @@ class Settings(BaseSettings):
         True, description="Expand abbreviations, synonyms and brand names (MeSH, drug names) in queries."
     )
 
+    # --- dense retrieval --------------------------------------------------------------------
+    embedder: str = Field(
+        "onnx-minilm",
+        description="Embedding backend: onnx-minilm (bundled, offline), openai (any /v1/embeddings server), "
+        "hashing (tiny, for tests) or none (lexical search only).",
+    )
+    embed_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible embeddings server.")
+    embed_model: str | None = Field(None, description="Model name for the embeddings server.")
+    embed_api_key: SecretStr | None = Field(None, description="API key for the embeddings server; never logged.")
+    vector_index: str = Field(
+        "auto", pattern="^(auto|exact|hnsw)$",
+        description="Vector index: exact search, HNSW (int8 + rescoring), or auto (HNSW from ann_threshold vectors).",
+    )
+    ann_threshold: int = Field(100_000, ge=1000, description="Vector count from which `auto` switches to HNSW.")
+
     # --- LLM (optional upgrade; any OpenAI-compatible server) -------------------------------
     llm_base_url: str | None = Field(
         None,

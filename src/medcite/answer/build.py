@@ -55,9 +55,15 @@ _LEVEL_GROUPS = [
 ]
 
 
-def insufficient_text(audience: str) -> str:
+def insufficient_text(audience: str, missing: Sequence[str] = ()) -> str:
+    named = ", ".join(f"“{m}”" for m in missing[:3])
     if audience == "patient":
+        if named:
+            return f"We could not find anything about {named} in the documents medcite has, so we cannot answer this."
         return "We could not find a clear answer to this question in the documents medcite has."
+    if named:
+        return (f"Insufficient evidence: no document in the indexed corpus mentions {named}; "
+                "the closest documents are listed under related reading.")
     return ("Insufficient evidence: no passage in the indexed corpus answers this question directly; "
             "the closest documents are listed under related reading.")
 
@@ -130,7 +136,7 @@ def assemble(
     grade, rationale = certainty([r.model_dump() for r in ref_list])
     insufficient = not ref_list
     if insufficient:
-        bottom_line = insufficient_text(audience)
+        bottom_line = insufficient_text(audience, comp.missing_terms)
     else:
         levels = "; ".join(f"[{r.n}] {r.label.lower()}, level {r.level}" + (f", grade {r.grade}" if r.grade else "")
                            for r in ref_list)

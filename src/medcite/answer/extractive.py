@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import re
+from functools import lru_cache
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
@@ -44,12 +45,24 @@ _DANGLING = re.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|thei
 _GRADED = re.compile(r"\((?:grade )?[ABCDI] (?:recommendation|statement)\)|\bgrade [ABCDI] recommendation\b", re.I)
 _WE = re.compile(r"^(?:we|our)\b", re.I)
 _ABBREV_DEF = re.compile(r"^(?:[A-Z][A-Za-z0-9-]{1,9}, [a-z][a-z -]+[;.] ){2,}")
+_LIT_REF = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
 _SKIP_HEADINGS = re.compile(r"trial registration|abbreviation|funding|competing|acknowledg|author|figure|table|"
                             r"supplementary|keywords|ethic|consent|data availability|registration", re.I)
 _BULLET = re.compile(r"^[•\-\*·]\s*")
 _SYMBOLS = re.compile(r"[0-9%=<>±×/;:|()\[\]]")
 
 BOTTOM = "Bottom line"
+
+
+#: words of how people ask, not of what they ask about; they never count towards relevance
+CONVERSATIONAL = frozenset("""
+    think thought i'm im i've ive i'd id coming come came see saw seen told tell said ask asked wonder wondering
+    worried worry concerned know knew doctor doctors nurse son daughter father mother dad mom mum wife husband
+    child's kid kids baby's friend friends family's ones one thing things stuff rid rest quickly quick soon usual
+    usually go going gone give given get got better worse even report reported offered man woman men women boy
+    girl guy lady checked check okay ok safe really much many lot lots able way ways happen happens happened
+    want wants like likely
+    """.split())
 
 
 @dataclass(frozen=True)
@@ -87,7 +100,10 @@ class Composition:
     evidence: list[Scored] = field(default_factory=list)
     cautions: list[Scored] = field(default_factory=list)
     best_cover: float = 0.0
+    best_passage_cover: float = 0.0
     concepts: list[Concept] = field(default_factory=list)
+    missing_terms: list[str] = field(default_factory=list)
+    ranked: list[Scored] = field(default_factory=list)   # best candidates, for explanations
 
     @property
     def chosen(self) -> list[Scored]:
@@ -97,10 +113,12 @@ class Composition:
 @dataclass(frozen=True)
 class ComposerConfig:
     #: a sentence must cover this share of the question's (idf-weighted) content to be cited at all
-    min_cover: float = 0.45
-    #: the best sentence must reach this coverage, and mention the question's most specific term,
-    #: or the answer is "insufficient evidence" (tuned on docs/evaluation.md's development questions)
-    answer_cover: float = 0.55
+    min_cover: float = 0.35
+    #: some passage (with its title) must cover this share and mention the question's focus, and the
+    #: best sentence must reach ``answer_cover``, or the answer is "insufficient evidence"
+    #: (tuned on the development questions, docs/evaluation.md)
+    passage_cover: float = 0.45
+    answer_cover: float = 0.4
     max_bottom: int = 2
     #: sentences below this score never fill a section (they stay in the passages for related reading)
     min_section_score: float = 0.45
@@ -108,9 +126,11 @@ class ComposerConfig:
     max_evidence: int = 6
     max_cautions: int = 3
     max_per_doc: int = 2
-    passages: int = 40
+    #: a guideline or label states several decision points (ages, grades, doses): keep more of them
+    max_per_guideline: int = 4
+    passages: int = 60
     duplicate_jaccard: float = 0.55
-    patient_max_grade: float = 11.0
+    patient_max_grade: float = 8.0
 
 
 _KIND_PRIOR = {
@@ -128,8 +148,21 @@ def sentence_tokens(text: str) -> frozenset[str]:
 def build_concepts(
     terms: Sequence[str], expansions: Iterable[Any], idf: Callable[[str], float]
 ) -> list[Concept]:
-    """One concept per query term; an expansion adds alternative wordings to the term it expands."""
-    alts: dict[str, list[frozenset[str]]] = {t: [frozenset({stem(t)})] for t in terms}
+    """One concept per query term; an expansion adds alternative wordings to the term it expands.
+
+    A hyphenated term ("average-risk") matches its parts written either way, and weighs what its
+    parts weigh on average (the rare exact phrase would otherwise dominate the question).
+    """
+    alts: dict[str, list[frozenset[str]]] = {}
+    weights: dict[str, float] = {}
+    for t in terms:
+        parts = [p for p in re.split(r"[-']", t) if len(p) > 1]
+        if len(parts) > 1:
+            alts[t] = [frozenset({stem(t)}), frozenset(stem(p) for p in parts)]
+            weights[t] = sum(idf(p) for p in parts) / len(parts)
+        else:
+            alts[t] = [frozenset({stem(t)})]
+            weights[t] = idf(t)
     for ex in expansions:
         src_tokens = [stem(t) for t in tokenize(getattr(ex, "source", "") or "")]
         tgt = frozenset(stem(t) for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2)
@@ -138,8 +171,32 @@ def build_concepts(
         for term in alts:
             if stem(term) in src_tokens:
                 alts[term].append(tgt)
-    concepts = [Concept(t, tuple(dict.fromkeys(a)), idf(t)) for t, a in alts.items()]
+    # the reverse too: a question that spells out "abdominal aortic aneurysm" also matches "AAA"
+    stems = {stem(t): t for t in alts}
+    for abbr, full_words in _full_forms():
+        if all(w in stems for w in full_words):
+            for w in full_words:
+                alts[stems[w]].append(frozenset({abbr}))
+    concepts = [Concept(t, tuple(dict.fromkeys(a)), weights[t]) for t, a in alts.items()]
     return concepts
+
+
+@lru_cache(maxsize=1)
+def _full_forms() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """(abbreviation stem, stems of its full form) from the query analyzer's abbreviation table."""
+    try:
+        from medcite.retrieve.query import ABBREVIATIONS
+    except ImportError:
+        return ()
+    out = []
+    for abbr, (full, _mesh) in ABBREVIATIONS.items():
+        words = tuple(stem(t) for t in tokenize(full) if len(t) > 2)
+        if len(words) >= 2:
+            out.append((stem(abbr.lower()), words))
+    return tuple(out)
+
+
+ASPECT_WEIGHT = 1.5
 
 
 def aspect_weighted(concepts: list[Concept], top_hits: Sequence[Hit]) -> list[Concept]:
@@ -156,7 +213,7 @@ def aspect_weighted(concepts: list[Concept], top_hits: Sequence[Hit]) -> list[Co
     for c in concepts:
         share = sum(1 for t in titles if concept_present(c, t)) / len(titles)
         out.append(Concept(c.term, c.alternatives, c.idf, True) if share >= 0.4
-                   else Concept(c.term, c.alternatives, c.idf * 2.0))
+                   else Concept(c.term, c.alternatives, c.idf * ASPECT_WEIGHT))
     return out
 
 
@@ -182,8 +239,8 @@ def _standalone_penalty(text: str) -> float | None:
         return None  # table fragments, statistics dumps
     if text.count(";") >= 2 and len(text) / (text.count(";") + 1) < 45:
         return None  # abbreviation glossaries ("CI, confidence interval; OR, odds ratio; …")
-    if _ABBREV_DEF.search(text):
-        return None
+    if _ABBREV_DEF.search(text) or _LIT_REF.search(text):
+        return None  # glossaries; sentences carrying the source's own [n] literature markers
     penalty = 0.0
     if _DANGLING.match(text):
         penalty += 0.3
@@ -208,25 +265,47 @@ class ExtractiveComposer:
         doc_meta: dict[str, Any],
         idf: Callable[[str], float],
         audience: str = "clinician",
+        df: Callable[[str], int] | None = None,
     ) -> Composition:
+        """Score and pick sentences; an empty composition means "insufficient evidence".
+
+        Relevance is the idf-weighted share of the question's concepts a sentence mentions; a concept
+        named only in its document's title or section heading counts half. A question word that no
+        passage of the corpus contains (a drug the corpus never mentions, a typo) makes the question
+        unanswerable from this corpus: no loosely related text is passed off as an answer.
+        """
         cfg = self.config
-        concepts = aspect_weighted(build_concepts(question_terms, expansions, idf), hits[:10])
+        coverable = [t for t in question_terms
+                     if not any(ch.isdigit() for ch in t) and t not in CONVERSATIONAL and len(t) > 2]
+        if df is not None:
+            comp_missing = [t for t in coverable if len(t) >= 5 and t.isalpha() and df(t) == 0]
+            if comp_missing:
+                return Composition(missing_terms=comp_missing)
+        concepts = aspect_weighted(build_concepts(coverable, expansions, idf), hits[:10])
         comp = Composition(concepts=concepts)
         total_idf = sum(c.idf for c in concepts)
         if not concepts or total_idf <= 0:
             return comp
         # the focus is the most specific word of the topic (or of the question when no topic is clear);
-        # every cited sentence must mention it
+        # every cited sentence must mention it (in the sentence or its document's title/heading)
         topic = [c for c in concepts if c.topic]
         focus = max(topic or concepts, key=lambda c: (c.idf, c.term))
         priors = _KIND_PRIOR["patient" if audience == "patient" else "clinician"]
         scored: list[Scored] = []
+        best_passage = 0.0
         for hit in hits[: cfg.passages]:
             meta = doc_meta.get(hit.doc_id, {})
             kind = infer_kind(hit.kind, hit.title, meta.get("publication_types", ()))
             heading = (hit.heading or "").lower()
             if _SKIP_HEADINGS.search(heading):
                 continue
+            ctx = sentence_tokens(f"{hit.title} {hit.heading}")
+            in_ctx = {c.term for c in concepts if concept_present(c, ctx)}
+            title_cover = sum(c.idf for c in concepts if c.term in in_ctx) / total_idf
+            passage_tokens = sentence_tokens(hit.text) | ctx
+            passage_cover = sum(c.idf for c in concepts if concept_present(c, passage_tokens)) / total_idf
+            if concept_present(focus, passage_tokens):
+                best_passage = max(best_passage, passage_cover)
             for s, e in sentence_spans(hit.text):
                 raw = hit.text[s:e]
                 text = _BULLET.sub("", raw).strip()
@@ -234,15 +313,18 @@ class ExtractiveComposer:
                 if penalty is None:
                     continue
                 tokens = sentence_tokens(text)
-                present = [c for c in concepts if concept_present(c, tokens)]
-                cover = sum(c.idf for c in present) / total_idf
+                present = {c.term for c in concepts if concept_present(c, tokens)}
+                if not present:
+                    continue
+                cover = sum(c.idf * (1.0 if c.term in present else 0.5 if c.term in in_ctx else 0.0)
+                            for c in concepts) / total_idf
                 if cover < cfg.min_cover:
                     continue
                 if audience == "patient":
                     fk = flesch_kincaid_grade(text)
-                    if fk > cfg.patient_max_grade + 4:
+                    if fk > cfg.patient_max_grade + 6:
                         continue
-                    penalty += max(0.0, fk - cfg.patient_max_grade) * 0.05
+                    penalty += max(0.0, fk - cfg.patient_max_grade) * 0.04
                 recommend = bool(_RECOMMEND.search(text)) and kind in ("guideline", "drug_label", "patient_info")
                 caution = bool(_CAUTION.search(text))
                 cue = 0.0
@@ -261,16 +343,22 @@ class ExtractiveComposer:
                 elif "background" in heading or "introduction" in heading:
                     penalty += 0.05
                 rank_score = 1.0 / (1.0 + (hit.rank - 1) / 4.0)
-                score = 0.6 * cover + 0.1 * rank_score + 0.15 * priors.get(kind, 0.3) + cue - penalty
+                score = (0.6 * cover + 0.1 * rank_score + 0.15 * priors.get(kind, 0.3) + 0.2 * title_cover
+                         + cue - penalty)
                 scored.append(
                     Scored(
                         text=text, passage_id=hit.passage_id, doc_id=hit.doc_id, kind=kind, heading=hit.heading,
-                        rank=hit.rank, cover=round(cover, 4), score=round(score, 6), focus=focus in present,
+                        rank=hit.rank, cover=round(cover, 4), score=round(score, 6),
+                        focus=focus.term in present or focus.term in in_ctx,
                         tokens=tokens, caution=caution, recommend=recommend,
                         grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
                     )
                 )
+        comp.best_passage_cover = round(best_passage, 4)
+        if best_passage < cfg.passage_cover:
+            return comp
         scored.sort(key=lambda x: (-x.score, x.rank, x.passage_id, x.text))
+        comp.ranked = scored[:25]
         comp.best_cover = max((x.cover for x in scored if x.focus), default=0.0)
         if comp.best_cover < cfg.answer_cover:
             return comp
@@ -279,7 +367,8 @@ class ExtractiveComposer:
         per_doc: dict[str, int] = {}
 
         def take(x: Scored, section: str) -> bool:
-            if per_doc.get(x.doc_id, 0) >= cfg.max_per_doc:
+            cap = cfg.max_per_guideline if x.kind in ("guideline", "drug_label") else cfg.max_per_doc
+            if per_doc.get(x.doc_id, 0) >= cap:
                 return False
             for y in chosen:
                 inter = len(x.tokens & y.tokens)

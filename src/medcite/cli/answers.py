@@ -30,6 +30,8 @@ def ask(
     k: int = typer.Option(30, "--k", min=1, max=200, help="Passages retrieved before composing."),
     kind: list[str] = typer.Option([], "--kind", help=f"Only cite these kinds: {', '.join(KIND_CHOICES)}."),
     since: Optional[int] = typer.Option(None, "--since", help="Only evidence from this year on."),
+    llm: Optional[bool] = typer.Option(None, "--llm/--no-llm",
+                                       help="Let the configured LLM write the answer (default: MEDCITE_LLM_DEFAULT)."),
 ) -> None:
     """Answer a question with cited sentences of the corpus."""
     with handle_errors():
@@ -40,7 +42,7 @@ def ask(
                 raise typer.BadParameter(f"unknown kind {kd!r}; choose from {', '.join(KIND_CHOICES)}")
         svc = make_service(ctx)
         filters = Filters(kinds=tuple(kind), year_min=since) if (kind or since) else None
-        answer = svc.ask(question, audience=audience, k=k, filters=filters)
+        answer = svc.ask(question, audience=audience, k=k, filters=filters, llm=llm)
         if as_json:
             sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
         elif as_markdown:

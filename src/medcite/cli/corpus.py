@@ -78,6 +78,8 @@ def ingest(
     ctx: typer.Context,
     paths: list[str] = typer.Argument(..., help="Files, folders or glob patterns (.gz is read transparently)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    embed: bool = typer.Option(True, "--embed/--no-embed",
+                               help="Then embed new passages for dense retrieval (interruptible; search works meanwhile)."),
 ) -> None:
     """Ingest files into the evidence store (idempotent; one transaction per file)."""
     with handle_errors():
@@ -88,14 +90,59 @@ def ingest(
         with _ingest_progress(len(files), svc.settings.progress) as progress:
             report = svc.ingest(paths, progress=progress)
         _print_report(report, as_json)
+        if embed and svc.settings.embedder != "none" and (report.added or report.updated or report.deleted):
+            _run_embed(svc, quiet=as_json)
         if report.errors:
             raise typer.Exit(1)
+
+
+def _run_embed(svc, limit: int | None = None, quiet: bool = False) -> None:
+    """Embed pending passages with a progress bar; Ctrl-C keeps what is done (search never waits)."""
+    enabled = svc.settings.progress and err.is_terminal and not quiet
+    progress = Progress(TextColumn("[bold]embed[/]"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[rate]}", style="cyan"), TimeElapsedColumn(),
+                        console=err, transient=True, disable=not enabled)
+    started = time.perf_counter()
+    try:
+        with progress:
+            task = progress.add_task("embed", total=None, rate="")
+
+            def update(done: int, total: int) -> None:
+                rate = done / max(1e-6, time.perf_counter() - started)
+                progress.update(task, completed=done, total=total, rate=f"{rate:,.0f} passages/s")
+
+            res = svc.embed(progress=update, limit=limit)
+    except KeyboardInterrupt:
+        err.print("[yellow]dense indexing interrupted — what was embedded is saved; "
+                  "run `medcite embed` to continue (lexical search works meanwhile)[/]")
+        return
+    if not quiet:
+        out.print(f"dense index: {res['embedded']:,} passages embedded, {res['removed']:,} removed "
+                  f"in {res['seconds']} s ({res['passages_per_s']} passages/s)")
+
+
+@app.command()
+def embed(
+    ctx: typer.Context,
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Embed at most N pending passages."),
+    status: bool = typer.Option(False, "--status", help="Only show how far dense indexing has got."),
+) -> None:
+    """Embed new passages for dense retrieval (incremental; interrupt any time)."""
+    with handle_errors():
+        svc = make_service(ctx)
+        if status:
+            st = svc.dense_status()
+            sys.stdout.write(json.dumps(st, indent=2) + "\n")
+            return
+        _run_embed(svc, limit=limit)
 
 
 @app.command()
 def demo(
     ctx: typer.Context,
     corpus: Optional[Path] = typer.Option(None, "--corpus", help="Corpus folder (default ../shared/corpus)."),
+    embed: bool = typer.Option(False, "--embed/--no-embed",
+                               help="Also build the dense index now (≈25 min for the shared corpus on 2 cores)."),
 ) -> None:
     """Ingest the demo corpus into a fresh database and show what to try next."""
     with handle_errors():
@@ -113,9 +160,19 @@ def demo(
         out.print(f"\n[bold]Try it:[/] medcite search \"{q}\"")
         for h in res.hits:
             out.print(f"  {h.rank}. [{h.kind}] {Text(h.title)} ({h.doc_id})")
-        out.print("\nNext: [bold]medcite search \"QUESTION\"[/] · [bold]medcite stats[/] · [bold]medcite --help[/]")
-        if report.errors:
-            raise typer.Exit(1)
+        answer = svc.ask("At what age should colorectal cancer screening start?", remember=False)
+        out.print(f"\n[bold]Ask:[/] medcite ask \"{answer.question}\"")
+        out.print(Text(f"  {answer.bottom_line}"))
+        if embed:
+            _run_embed(svc)
+        else:
+            out.print("\nSearch and answers work now with lexical retrieval. For hybrid (lexical + dense) retrieval run "
+                      "[bold]medcite embed[/] (interruptible; ≈25 min for this corpus on 2 cores).")
+        out.print("\nNext: [bold]medcite ask \"QUESTION\"[/] · [bold]medcite serve[/] · [bold]medcite stats[/] · "
+                  "[bold]medcite --help[/]")
+        if report.files_failed:
+            err.print(f"[yellow]{report.files_failed} file(s) could not be ingested (see above); "
+                      "everything else is in the store.[/]")
 
 
 # --- search & stats -------------------------------------------------------------------------

@@ -158,8 +158,8 @@ def build_bert_onnx(weights: dict[str, np.ndarray], cfg: dict):
     count = node("Max", [node("ReduceSum", [m, "i1"], "count", keepdims=0), const("tiny", np.array(1e-9, np.float32))],
                  "count_c")
     mean = node("Div", [summed, count], "mean")
-    norm = node("Max", [node("Sqrt", [node("ReduceSum", [node("Mul", [mean, mean], "sq"), "i1"], "ssq", keepdims=1)], "l2"),
-                        const("tiny12", np.array(1e-12, np.float32))], "l2_c")
+    ssq = node("ReduceSum", [node("Mul", [mean, mean], "sq"), "i1"], "ssq", keepdims=1)
+    norm = node("Max", [node("Sqrt", [ssq], "l2"), const("tiny12", np.array(1e-12, np.float32))], "l2_c")
     node("Div", [mean, norm], "sentence_embedding")
     ids = helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "seq"])
     mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])
@@ -174,7 +174,12 @@ def prepare_model(model_dir: Path | None = None, *, quantize: bool = True, sourc
     model_dir = Path(model_dir) if model_dir else default_model_dir()
     fname = "model.int8.onnx" if quantize else "model.fp32.onnx"
     if (model_dir / fname).is_file() and (model_dir / "tokenizer.json").is_file():
-        return model_dir
+        try:
+            meta = json.loads((model_dir / f"{fname}.json").read_text())
+        except (OSError, ValueError):
+            meta = {}
+        if meta.get("prepare_version") == PREPARE_VERSION:
+            return model_dir  # else: prepared by another medcite version, build again
     try:
         import onnx
     except ImportError as exc:

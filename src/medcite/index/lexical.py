@@ -56,8 +56,16 @@ class Fts5Index:
         """BM25-style inverse document frequency of ``term`` over passages (cached per index)."""
         import math
 
+        n = self.passage_total()
+        return math.log(1 + (n - self.df(term) + 0.5) / (self.df(term) + 0.5))
+
+    def passage_total(self) -> int:
         if self._n is None:
             self._n = max(1, self.store.passage_count())
+        return self._n
+
+    def df(self, term: str) -> int:
+        """How many passages contain ``term`` (after stemming by the FTS tokenizer); cached."""
         df = self._df.get(term)
         if df is None:
             try:
@@ -69,7 +77,7 @@ class Fts5Index:
             if len(self._df) > 50_000:
                 self._df.clear()
             self._df[term] = df
-        return math.log(1 + (self._n - df + 0.5) / (df + 0.5))
+        return df
 
     def search_ids(
         self, text: str, k: int, filters: Filters | None = None, *, terms: list[str] | None = None

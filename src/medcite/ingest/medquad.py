@@ -228,7 +228,7 @@ class MedQuADParser:
                 continue
             seen.add(doc_id)
             title = question or (f"About {focus}" if focus else f"MedQuAD answer {pid}")
-            metadata = dict(base_meta)
+            metadata = {k: list(v) if isinstance(v, list) else v for k, v in base_meta.items()}
             metadata.update(
                 qtype=clean_text(q_el.get("qtype")) if q_el is not None else "",
                 question=question,

@@ -123,7 +123,8 @@ async def ask_stream(body: AskIn, request: Request, who: Principal = Depends(api
                         "html": str(parts.section(section, refs))})
         yield line({"event": "part", "part": "references", "data": [r.model_dump() for r in answer.references],
                     "html": str(parts.references(answer))})
-        yield line({"event": "part", "part": "footer", "html": str(parts.footer(answer, who, thread_id, 1))})
+        footer = str(parts.footer(answer)) + str(parts.actions(answer, who, thread_id, 1, f"{url}/follow-up"))
+        yield line({"event": "part", "part": "footer", "html": footer})
         yield line({"event": "done", "thread_id": thread_id, "url": url})
 
     return StreamingResponse(events(), media_type="application/x-ndjson", headers={"cache-control": "no-store"})

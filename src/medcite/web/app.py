@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections import OrderedDict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -105,7 +106,7 @@ class Web:
         self.pool = ServicePool(service, config.service_pool)
         self.editorial = service.editorial
         self.limiter = RateLimiter(config.ask_rate_per_minute, config.ask_burst)
-        self.page_cache: dict[tuple[str, int], str] = {}
+        self.page_cache: OrderedDict[tuple[str, int], str] = OrderedDict()
         self.env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                                autoescape=select_autoescape(["html"]), auto_reload=False)
         self.env.globals.update(
@@ -238,7 +239,7 @@ def _install_errors(app: FastAPI) -> None:
 
 def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> FastAPI:
     """The web app for a :class:`Settings` or an existing :class:`Medcite` (``overrides``: WebConfig fields)."""
-    from medcite.web import api, auth, pages
+    from medcite.web import api, auth, pages, review_pages
 
     service = settings_or_service if isinstance(settings_or_service, Medcite) else Medcite(settings_or_service)
     config = WebConfig.from_settings(service.settings, **overrides)
@@ -253,4 +254,5 @@ def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> Fas
     app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(pages.router)
+    app.include_router(review_pages.router)
     return app

@@ -1,0 +1,87 @@
+"""Web commands: serve, and the accounts the web app signs in with (user add, user token)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import typer
+
+from medcite.cli.common import app, err, handle_errors, make_service, out
+from medcite.review import ROLES, SYSTEM
+
+user_app = typer.Typer(help="Accounts of the editorial board (web sign-in, API tokens).", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+@app.command()
+def serve(
+    ctx: typer.Context,
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (0.0.0.0 for every interface)."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+    reload: bool = typer.Option(False, "--reload", help="Restart when the source changes (development)."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (rate limits are per process)."),
+    forwarded_allow_ips: Optional[str] = typer.Option(
+        None, "--forwarded-allow-ips",
+        help="Reverse proxies whose X-Forwarded-For/-Proto are trusted (comma-separated IPs, '*' for any).",
+    ),
+) -> None:
+    """Serve the web pages and the JSON API (docs/web.md, docs/api.md)."""
+    with handle_errors():
+        import uvicorn
+
+        svc = make_service(ctx)
+        stats = svc.stats()  # fails early, with a clear message, when there is no store
+        db = str(svc.settings.db)
+        svc.close()
+        if ctx.obj and ctx.obj.get("db"):
+            os.environ["MEDCITE_DB"] = db  # worker processes build their settings from the environment
+        out.print(f"medcite: serving {stats['documents']:,} documents from {db} on http://{host}:{port}/")
+        uvicorn.run(
+            "medcite.web:factory", factory=True, host=host, port=port, reload=reload,
+            workers=None if reload else workers, proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips or "127.0.0.1", log_level="info",
+        )
+
+
+@user_app.command("add")
+def user_add(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="User name (no spaces)."),
+    role: str = typer.Option(..., "--role", help=f"One of: {', '.join(ROLES)}."),
+) -> None:
+    """Create a user; the password is read from standard input (one line)."""
+    with handle_errors():
+        if sys.stdin.isatty():
+            import getpass
+
+            password = getpass.getpass("Password: ")
+        else:
+            password = sys.stdin.readline().rstrip("\r\n")
+        svc = make_service(ctx)
+        board = svc.editorial
+        first = not _has_users(board)
+        user = board.add_user(name, role, password, actor=None if first else SYSTEM)
+        out.print(f"created {user.role} {user.name}")
+
+
+@user_app.command("token")
+def user_token(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="User the token belongs to."),
+    label: str = typer.Option("", "--label", help="What the token is for (shown in token lists)."),
+) -> None:
+    """Print a new API token for NAME (send it as 'Authorization: Bearer mct_…'); it is shown once."""
+    with handle_errors():
+        board = make_service(ctx).editorial
+        token = board.create_token(board.get_user(name), label)
+        sys.stdout.write(token + "\n")
+        err.print("keep it secret: only its hash is stored, it cannot be shown again")
+
+
+def _has_users(board: object) -> bool:
+    try:
+        return bool(board.list_users(SYSTEM))  # type: ignore[attr-defined]
+    except Exception:
+        return True

@@ -1,0 +1,28 @@
+"""medcite's web face: server-rendered pages and a JSON API over the one service (docs/web.md, docs/api.md).
+
+    from medcite.web import create_app
+    app = create_app(Settings(db="medcite.db"))        # or create_app(Medcite(settings))
+
+``factory()`` builds the app from the environment (``MEDCITE_*``) for ``uvicorn --factory`` and multi-worker runs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def create_app(settings_or_service: Any, **overrides: Any) -> Any:
+    """The FastAPI app for a :class:`~medcite.settings.Settings` or a :class:`~medcite.service.Medcite`."""
+    from medcite.web.app import create_app as _create
+
+    return _create(settings_or_service, **overrides)
+
+
+def factory() -> Any:
+    """``uvicorn --factory medcite.web:factory``: settings from ``medcite.toml`` and ``MEDCITE_*``."""
+    from medcite.settings import load_settings
+
+    return create_app(load_settings())
+
+
+__all__ = ["create_app", "factory"]
