@@ -1,6 +1,7 @@
 """Lexical search latency on a real store and on a generated 1,000,000-passage store.
 
     python benchmarks/bench_lexical.py --source-db medcite.db [--n 1000000] [--scale-db PATH] [--queries 300]
+        [--engines fts5,tantivy] [--k 100]
 
 The scale store is generated from the source store's real passages: each synthetic passage joins
 sentences drawn at random from real passages (so term statistics stay medical), under synthetic
@@ -67,9 +68,21 @@ def build_scale_store(source: Path, target: Path, n: int, seed: int = 13) -> Non
     print(f"built {n:,} passages in {time.perf_counter() - t0:.0f} s")
 
 
-def time_queries(db: Path, questions: list[str], k: int = 10) -> dict[str, float]:
+def open_index(engine: str, store: Store) -> tuple[object, dict[str, object]]:
+    """The engine's index over ``store``; for tantivy, brought up to date first (build time reported)."""
+    if engine == "fts5":
+        return Fts5Index(store), {}
+    from medcite.index.tantivy_index import TantivyIndex
+
+    index = TantivyIndex(store)
+    t = time.perf_counter()
+    report = index.sync()
+    return index, {"sync": report["action"], "sync_s": round(time.perf_counter() - t, 1)}
+
+
+def time_queries(db: Path, questions: list[str], k: int = 10, engine: str = "fts5") -> dict[str, object]:
     store = Store(db)
-    index = Fts5Index(store)
+    index, extra = open_index(engine, store)
     for q in questions[:20]:  # warm the page cache
         index.search_ids(q, k)
     times = []
@@ -79,7 +92,7 @@ def time_queries(db: Path, questions: list[str], k: int = 10) -> dict[str, float
         times.append((time.perf_counter() - t) * 1000)
     n = store.passage_count()
     store.close()
-    return {"passages": n, **percentiles(times)}
+    return {"passages": n, "engine": engine, "k": k, **extra, **percentiles(times)}
 
 
 def main() -> None:
@@ -89,14 +102,19 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--rebuild", action="store_true")
+    ap.add_argument("--engines", default="fts5", help="comma-separated: fts5, tantivy")
+    ap.add_argument("--k", type=int, default=100, help="results per query (retrieval asks for 100)")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     questions = bioasq_questions(args.queries)
-    result = {"machine": machine(), "queries": len(questions)}
-    result["shared_corpus"] = time_queries(args.source_db, questions)
+    engines = [e.strip() for e in args.engines.split(",") if e.strip()]
+    result: dict[str, object] = {"machine": machine(), "queries": len(questions)}
+    for engine in engines:
+        result[f"shared_corpus/{engine}"] = time_queries(args.source_db, questions, args.k, engine)
     if args.rebuild or not args.scale_db.exists():
         build_scale_store(args.source_db, args.scale_db, args.n)
-    result["scale"] = time_queries(args.scale_db, questions)
+    for engine in engines:
+        result[f"scale/{engine}"] = time_queries(args.scale_db, questions, args.k, engine)
     print(json.dumps(result, indent=2))
 
 

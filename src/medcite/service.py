@@ -280,16 +280,9 @@ class Medcite:
             extra = [t for c in context[-2:] for t in query_terms(c) if t not in query_terms(q)]
             search_text = q + " " + " ".join(dict.fromkeys(extra))
             notes.append("follow-up: earlier question words added to the search")
-        main = retriever.search(search_text, depth, filters, max_per_doc=15)
+        prefer = ("patient_info",) if audience == "patient" else ("guideline", "systematic_review")
+        main = retriever.search(search_text, depth, filters, max_per_doc=15, prefer_kinds=prefer, prefer_extra=12)
         hits = list(main.hits)
-        if filters is None or not filters.kinds:
-            prefer = ("patient_info",) if audience == "patient" else ("guideline", "systematic_review")
-            extra_filters = Filters(kinds=prefer, year_min=filters.year_min if filters else None,
-                                    year_max=filters.year_max if filters else None,
-                                    sources=filters.sources if filters else ())
-            extra = retriever.search(search_text, 12, extra_filters, analyzed=main.analyzed, max_per_doc=6)
-            have = {h.passage_id for h in hits}
-            hits += [h for h in extra.hits if h.passage_id not in have]
         t_retrieve = time.perf_counter()
         aq = main.analyzed
         terms = list(aq.terms) if aq is not None else query_terms(search_text)

@@ -96,6 +96,18 @@ class Settings(BaseSettings):
         description="What to do with LLM statements their cited passages do not support: drop or flag.",
     )
 
+    # --- web ----------------------------------------------------------------------------------
+    web_max_body_bytes: int = Field(65536, ge=1024, description="Largest request body accepted; larger gets 413.")
+    web_ask_rate_per_minute: float = Field(
+        30.0, ge=0, description="Questions per minute per client IP (token-bucket refill); 0 turns limiting off."
+    )
+    web_ask_burst: int = Field(10, ge=1, description="Token-bucket size: questions a client may ask at once.")
+    web_session_ttl_s: int = Field(28800, ge=60, description="Lifetime of a web sign-in session in seconds.")
+    web_service_pool: int = Field(
+        2, ge=1, le=64, description="Evidence-store connections per worker process (questions answered at once)."
+    )
+    web_max_field_chars: int = Field(20000, ge=100, description="Longest form field accepted (400 above it).")
+
     # retrieval weights are added by later stages through these generic fields
     lexical_title_weight: float = Field(2.5, ge=0, description="BM25 weight of the document title column.")
     lexical_heading_weight: float = Field(1.0, ge=0, description="BM25 weight of the section heading column.")

@@ -165,11 +165,15 @@ def is_instruction(sentence: str) -> bool:
     return bool(_INJECTION.search(sentence))
 
 
+#: role markers glued to the end of a sentence start a sentence of their own ("… hypertension. ### Instruction:")
+_ROLE_BREAK = re.compile(r"\s+(?=#{2,}\s|\[/?\s*INST\s*\]|<<\s*/?\s*SYS|(?-i:SYSTEM)\s*:|(?:Assistant|System|User)\s*:)")
+
+
 def screen(text: str) -> tuple[str, int]:
     """``text`` without its instruction-like sentences, and how many were removed."""
     kept: list[str] = []
     removed = 0
-    for line in text.split("\n"):
+    for line in _ROLE_BREAK.sub("\n", text).split("\n"):
         sents = split_sentences(line) or [line]
         good = [s for s in sents if not is_instruction(s)]
         removed += len(sents) - len(good)

@@ -128,7 +128,7 @@ def build_prompt(item: MCQ, passages: list[str] | None = None) -> list[dict[str,
 
 _JSON_ANSWER = re.compile(r'"(?:answer|answer_choice|choice|option)"\s*:\s*"\s*\(?([A-Za-z])\)?[\s.:)"]', re.I)
 _STATED = re.compile(r"\b(?:final\s+)?answer\s*(?:is|:|=)?\s*(?:option\s+)?[\"'(*\s]*(?-i:([A-Z]))\b[\"')*]*", re.I)
-_CHOSE = re.compile(r"\b(?:option|choice)\s+\(?([A-Z])\)?\b(?:\s+is\s+(?:correct|right|the answer))?")
+_CHOSE = re.compile(r"\b(?:option|choice)\s+\(?(?-i:([A-Z]))\)?\b", re.I)
 _LONE = re.compile(r"^\W*\(?([A-Z])\)?\W*$")
 
 

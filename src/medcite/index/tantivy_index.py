@@ -330,8 +330,11 @@ class TantivyIndex:
             return self._rebuild(reason)
         writer = self._index.writer(heap_size=_heap(self.writer_heap_mb, 1), num_threads=1)
         try:
-            for pid in ids:
-                writer.delete_documents_by_term("id", pid)
+            # by query: delete_documents_by_term does not match u64 terms in tantivy-py 0.27
+            for start in range(0, len(ids), 1000):
+                writer.delete_documents_by_query(
+                    self._tv.Query.term_set_query(self._schema, "id", ids[start : start + 1000])
+                )
             for row in rows:
                 writer.add_document(self._document(row))
             writer.commit()
@@ -357,7 +360,8 @@ class TantivyIndex:
         tmp.mkdir(parents=True)
         index = self._tv.Index(self._schema, str(tmp), reuse=False)
         index.register_tokenizer(TOKENIZER, self._analyzer)
-        threads = max(1, min(4, (os.cpu_count() or 2)))
+        # one indexing thread per ~100k passages (each thread writes its own segments), at most 4
+        threads = max(1, min(4, os.cpu_count() or 1, self.store.passage_count() // 100_000 + 1))
         writer = index.writer(heap_size=_heap(self.writer_heap_mb, threads), num_threads=threads)
         conn = self.store.conn
         own_txn = not conn.in_transaction

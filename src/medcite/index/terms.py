@@ -36,9 +36,16 @@ STOP_WORDS = frozenset(
 _KEEP = frozenset({"no2", "hiv", "t2", "t1", "ct", "mri", "b12", "d3"})
 
 
+_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\ufff9-\ufffb]")
+
+
 def normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    return "".join(ch if unicodedata.category(ch)[0] != "C" else " " for ch in text)
+    """NFKC-normalise (non-ASCII only) and blank out control and invisible format characters."""
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text)
+        text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") else ch for ch in text)
+        return text
+    return _CONTROL_CHARS.sub(" ", text)
 
 
 def tokenize(text: str) -> list[str]:

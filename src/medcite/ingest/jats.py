@@ -2,7 +2,7 @@
 
 One :class:`~medcite.domain.Document` per article, ``pmc:PMC<digits>``: the abstract(s), then one section per
 body ``<sec>`` (nested titles joined with " › "). Tables, figures, formulas and supplementary material are
-skipped, as is back matter (references, acknowledgements). See docs/formats-pubmed-jats.md.
+skipped, as is back matter (references, acknowledgements). See docs/formats.md.
 """
 
 from __future__ import annotations

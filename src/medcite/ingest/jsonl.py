@@ -10,7 +10,7 @@ The layout is chosen per line from the object's keys:
 
 A malformed line is a :class:`~medcite.domain.RecordError` (``line N``) and the rest of the file is kept; a file
 that is not UTF-8, or in which no line is a usable record, raises :class:`~medcite.errors.ParseError`.
-See docs/formats-medquad-ngc-spl-jsonl.md for the exact field mapping.
+See docs/formats.md for the exact field mapping.
 """
 
 from __future__ import annotations
@@ -357,7 +357,7 @@ class JsonlParser:
             f"no usable record ({len(errors)} line(s) tried; first: {first.message})",
             path=origin, location=first.location,
             hint="expected one JSON object per line in the medcite, article or PubMedQA layout "
-                 "(see docs/formats-medquad-ngc-spl-jsonl.md)",
+                 "(see docs/formats.md)",
         )
 
     def _items(self, stream: BinaryIO, origin: str) -> Iterator[tuple[str, Any, str | None]]:

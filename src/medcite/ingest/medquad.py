@@ -7,7 +7,7 @@ question/answer pairs. Every pair with a non-empty answer becomes one :class:`~m
 
 Two older layouts found in the collection are read too: ``<doc docid corpus url>`` with lower-case
 ``<qaPairs><pair><question/><answer/>`` (NINDS) and ``<DiseaseFile fid source url>`` (CDC).
-See docs/formats-medquad-ngc-spl-jsonl.md.
+See docs/formats.md.
 """
 
 from __future__ import annotations

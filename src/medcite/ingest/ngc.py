@@ -3,7 +3,7 @@
 One file (``ngc-11005.xml``) is one guideline summary: ``<Version>`` → ``<Section Name>`` → ``<Field Name Type>``
 → ``<FieldValue Value="(escaped HTML)"/>``. The whole summary becomes one :class:`~medcite.domain.Document` of
 kind ``guideline``; the clinically useful fields (recommendations, population, benefits, harms, …) become its
-sections. See docs/formats-medquad-ngc-spl-jsonl.md.
+sections. See docs/formats.md.
 """
 
 from __future__ import annotations

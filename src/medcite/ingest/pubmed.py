@@ -3,7 +3,7 @@
 The file is streamed with :func:`lxml.etree.iterparse`; every ``PubmedArticle`` / ``PubmedBookArticle``
 is turned into a :class:`~medcite.domain.Document` (``pmid:<PMID>``) and then cleared, so memory stays flat
 on multi-gigabyte files. ``<DeleteCitation>`` lists become :class:`~medcite.domain.Deletion` events.
-See docs/formats-pubmed-jats.md.
+See docs/formats.md.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 One file is one label version and becomes one :class:`~medcite.domain.Document` (``spl:<setId>``, version from
 ``<versionNumber>``, so a newer label replaces an older one of the same set). Every titled label section
 (``component/section``) becomes a :class:`~medcite.domain.Section`; nested subsections are headed
-``"Parent › Child"``. See docs/formats-medquad-ngc-spl-jsonl.md.
+``"Parent › Child"``. See docs/formats.md.
 """
 
 from __future__ import annotations

@@ -88,8 +88,12 @@ class HybridRetriever:
         mode: str = "hybrid",
         analyzed: Any = None,
         max_per_doc: int | None = None,
+        prefer_kinds: tuple[str, ...] = (),
+        prefer_extra: int = 0,
     ) -> Retrieval:
-        """Retrieve ``k`` passages. ``max_per_doc`` overrides the diversity cap (answers want depth)."""
+        """Retrieve ``k`` passages. ``max_per_doc`` overrides the diversity cap (answers want depth);
+        ``prefer_kinds``/``prefer_extra`` append up to that many more candidates of those kinds found
+        beyond the top ``k`` (so an answer sees the best guideline even when trials outrank it)."""
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
         cfg = self.config
@@ -163,8 +167,11 @@ class HybridRetriever:
         else:
             ranked = cands
         timings["fuse_rerank"] = _ms(t)
+        chosen = list(ranked[:k])
+        if prefer_kinds and prefer_extra:
+            chosen += [c for c in ranked[k:] if c.kind in prefer_kinds][:prefer_extra]
         hits: list[Hit] = []
-        for rank, c in enumerate(ranked[:k], start=1):
+        for rank, c in enumerate(chosen, start=1):
             r = rows[c.key]
             frank, f = fused_rank[c.key]
             stages: dict[str, Any] = {

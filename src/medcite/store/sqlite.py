@@ -294,12 +294,21 @@ class Store:
         }
 
     def fingerprint(self) -> str:
-        """Changes whenever the corpus changes (used to label answers and caches)."""
+        """Changes whenever the corpus changes (used to label answers and caches).
+
+        Cached until this or another connection commits a change (``PRAGMA data_version``).
+        """
+        version = self.conn.execute("PRAGMA data_version").fetchone()[0]
+        cached = getattr(self, "_fingerprint", None)
+        if cached and cached[0] == version and cached[1] == self.conn.total_changes:
+            return cached[2]
         row = self.conn.execute(
-            "SELECT count(*), coalesce(max(updated_at), ''), coalesce(sum(length(content_hash)), 0) FROM documents"
+            "SELECT count(*), coalesce(max(updated_at), '') FROM documents"
         ).fetchone()
-        total = self.conn.execute("SELECT coalesce(max(id), 0) FROM passages").fetchone()[0]
-        return f"{row[0]}-{total}-{row[1]}"
+        total = self.conn.execute("SELECT coalesce(max(id), 0), count(*) FROM passages").fetchone()
+        fp = f"{row[0]}-{total[0]}-{total[1]}-{row[1]}"
+        self._fingerprint = (version, self.conn.total_changes, fp)
+        return fp
 
 
 def row_to_document(row: sqlite3.Row, sections: tuple[Section, ...]) -> Document:
