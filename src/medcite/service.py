@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -283,6 +283,14 @@ class Medcite:
         prefer = ("patient_info",) if audience == "patient" else ("guideline", "systematic_review")
         main = retriever.search(search_text, depth, filters, max_per_doc=15, prefer_kinds=prefer, prefer_extra=12)
         hits = list(main.hits)
+        emphasis = asked_terms(q)
+        if emphasis and not context:
+            # a question after some context ("My husband snores … How is sleep apnea treated?"): a second
+            # run on the question sentence alone, fused with the first, so the context cannot drown it
+            asked = retriever.search(" ".join(emphasis), depth, filters, max_per_doc=15, prefer_kinds=prefer,
+                                     prefer_extra=12)
+            hits = fuse_hits(hits, asked.hits)
+        hits += self._graded_recommendations(hits, audience)
         t_retrieve = time.perf_counter()
         aq = main.analyzed
         terms = list(aq.terms) if aq is not None else query_terms(search_text)
@@ -290,7 +298,7 @@ class Medcite:
         doc_rows = store.document_rows([h.doc_id for h in hits])
         lexical = retriever.lexical
         comp = ExtractiveComposer().select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
-                                           audience, df=lexical.df)
+                                           audience, df=lexical.df, emphasis=emphasis)
         t_compose = time.perf_counter()
         related = related_questions(store, q)
         answer = assemble(
@@ -418,6 +426,32 @@ class Medcite:
         qs = load_questions(questions)
         return evaluate_answers(qs, lambda q: self.ask(q.question, audience or q.audience, remember=False))
 
+    def _graded_recommendations(self, hits: list[Hit], audience: str, n_docs: int = 3) -> list[Hit]:
+        """The graded recommendation statements (USPSTF A/B/C/D/I …) of the top guidelines among ``hits``.
+
+        A guideline's decision points sit in a few passages of a long document; lexical ranking can
+        bury them under passages that repeat the question's words more often.
+        """
+        if audience == "patient":
+            return []
+        have = {h.passage_id for h in hits}
+        docs: list[tuple[str, int]] = []
+        for h in hits:
+            if h.kind == "guideline" and h.doc_id not in [d for d, _ in docs]:
+                docs.append((h.doc_id, h.rank))
+            if len(docs) >= n_docs:
+                break
+        extra: list[Hit] = []
+        store = self.open_existing()
+        for doc_id, rank in docs:
+            ids = [r[0] for r in store.conn.execute(
+                """SELECT id FROM passages WHERE doc_id = ? AND (text LIKE '%recommendation)%'
+                   OR text LIKE '%statement)%' OR text LIKE '%Grade: %' OR text LIKE '%recommendation.%')
+                   ORDER BY section_ord, id LIMIT 6""", (doc_id,))]
+            found = hits_from_ids(store, ids, [0.0] * len(ids), "guideline-grades")
+            extra += [replace(h, rank=rank) for h in found if h.passage_id not in have]
+        return extra
+
     # --- threads, documents, editorial board ---------------------------------------------
 
     def start_thread(self, answer: Answer) -> str:
@@ -500,6 +534,31 @@ def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]
         raise QueryError("the question is empty or too short", hint="ask a full clinical question, e.g. "
                          "'At what age should colorectal cancer screening start?'")
     return text, notes
+
+
+def fuse_hits(*runs: list[Hit]) -> list[Hit]:
+    """Merge ranked hit lists by reciprocal rank fusion; ranks are renumbered."""
+    from dataclasses import replace
+
+    from medcite.retrieve.fusion import reciprocal_rank_fusion
+
+    by_id: dict[str, Hit] = {}
+    for run in runs:
+        for h in run:
+            by_id.setdefault(h.passage_id, h)
+    fused = reciprocal_rank_fusion({str(i): [h.passage_id for h in run] for i, run in enumerate(runs)})
+    return [replace(by_id[f.key], rank=i) for i, f in enumerate(fused, start=1)]
+
+
+def asked_terms(question: str) -> list[str]:
+    """Terms of the question's last sentence when it has several (the rest is context); else none."""
+    from medcite.text import split_sentences
+
+    sentences = [x for x in split_sentences(question) if x.strip()]
+    if len(sentences) < 2:
+        return []
+    last = next((x for x in reversed(sentences) if x.rstrip().endswith("?")), sentences[-1])
+    return query_terms(last)
 
 
 def _redacted(question: str) -> str:

@@ -180,7 +180,7 @@ def flesch_kincaid_grade(text: str) -> float:
 
 _STEM_RULES = (
     ("ational", "ate"), ("ization", "ize"), ("isation", "ize"), ("iveness", "ive"), ("fulness", "ful"),
-    ("ousness", "ous"), ("ements", "e"), ("ement", "e"), ("ations", "ate"), ("ation", "ate"), ("ities", "ity"),
+    ("ousness", "ous"), ("ements", "e"), ("ement", "e"), ("ments", ""), ("ment", ""), ("ations", "ate"), ("ation", "ate"), ("ities", "ity"),
     ("ies", "y"), ("ing", ""), ("ied", "y"), ("ed", ""), ("es", ""), ("ly", ""), ("s", ""),
 )
 

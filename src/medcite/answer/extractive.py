@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from medcite.answer.grading import guideline_grade, infer_kind, level_for
+from medcite.answer.safety import is_instruction
 from medcite.domain import KIND_LABELS, DocKind, Hit
 from medcite.index.terms import tokenize
 from medcite.text import flesch_kincaid_grade, sentence_spans, stem
@@ -45,9 +46,12 @@ _DANGLING = re.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|thei
 _GRADED = re.compile(r"\((?:grade )?[ABCDI] (?:recommendation|statement)\)|\bgrade [ABCDI] recommendation\b", re.I)
 _WE = re.compile(r"^(?:we|our)\b", re.I)
 _ABBREV_DEF = re.compile(r"^(?:[A-Z][A-Za-z0-9-]{1,9}, [a-z][a-z -]+[;.] ){2,}")
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]{0,300}>|<!--|-->|javascript:", re.I)
 _LIT_REF = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
 _SKIP_HEADINGS = re.compile(r"trial registration|abbreviation|funding|competing|acknowledg|author|figure|table|"
-                            r"supplementary|keywords|ethic|consent|data availability|registration", re.I)
+                            r"supplementary|keywords|ethic|consent|data availability|registration|rating scheme|"
+                            r"definition|objective|methodolog|description of|bibliographic|availability|"
+                            r"disclaimer|copyright", re.I)
 _BULLET = re.compile(r"^[•\-\*·]\s*")
 _SYMBOLS = re.compile(r"[0-9%=<>±×/;:|()\[\]]")
 
@@ -61,7 +65,7 @@ CONVERSATIONAL = frozenset("""
     child's kid kids baby's friend friends family's ones one thing things stuff rid rest quickly quick soon usual
     usually go going gone give given get got better worse even report reported offered man woman men women boy
     girl guy lady checked check okay ok safe really much many lot lots able way ways happen happens happened
-    want wants like likely
+    want wants like likely known per according
     """.split())
 
 
@@ -128,7 +132,7 @@ class ComposerConfig:
     max_per_doc: int = 2
     #: a guideline or label states several decision points (ages, grades, doses): keep more of them
     max_per_guideline: int = 4
-    passages: int = 60
+    passages: int = 90
     duplicate_jaccard: float = 0.55
     patient_max_grade: float = 8.0
 
@@ -197,6 +201,9 @@ def _full_forms() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 
 ASPECT_WEIGHT = 1.5
+CONTEXT_WEIGHT = 0.4
+CTX_CREDIT = 0.35
+IDF_CAP = 8.0
 
 
 def aspect_weighted(concepts: list[Concept], top_hits: Sequence[Hit]) -> list[Concept]:
@@ -241,14 +248,21 @@ def _standalone_penalty(text: str) -> float | None:
         return None  # abbreviation glossaries ("CI, confidence interval; OR, odds ratio; …")
     if _ABBREV_DEF.search(text) or _LIT_REF.search(text):
         return None  # glossaries; sentences carrying the source's own [n] literature markers
+    if _MARKUP.search(text) or is_instruction(text):
+        return None  # markup or an instruction hidden in a document is never quoted as evidence
     penalty = 0.0
     if _DANGLING.match(text):
         penalty += 0.3
     elif _WE.match(text):
         penalty += 0.1
     if len(text) > 450:
-        penalty += 0.2
+        penalty += 0.1
     return penalty
+
+
+def _acronym(source: str) -> str:
+    """"U.S. Preventive Services Task Force" → "USPSTF", so "per the USPSTF" matches its own documents."""
+    return "".join(w[0] for w in re.findall(r"[A-Z][A-Za-z]*", source.replace("U.S.", "U S")))
 
 
 class ExtractiveComposer:
@@ -266,6 +280,7 @@ class ExtractiveComposer:
         idf: Callable[[str], float],
         audience: str = "clinician",
         df: Callable[[str], int] | None = None,
+        emphasis: Sequence[str] = (),
     ) -> Composition:
         """Score and pick sentences; an empty composition means "insufficient evidence".
 
@@ -281,7 +296,14 @@ class ExtractiveComposer:
             comp_missing = [t for t in coverable if len(t) >= 5 and t.isalpha() and df(t) == 0]
             if comp_missing:
                 return Composition(missing_terms=comp_missing)
-        concepts = aspect_weighted(build_concepts(coverable, expansions, idf), hits[:10])
+        capped = lambda t: min(idf(t), IDF_CAP)  # noqa: E731 — one very rare word must not outweigh the rest
+        concepts = aspect_weighted(build_concepts(coverable, expansions, capped), hits[:10])
+        if emphasis:
+            # in "My husband snores loudly … How is sleep apnea treated?" the last sentence is the question;
+            # words only in the sentences before it are context and weigh less
+            asked = {stem(t) for t in emphasis}
+            concepts = [c if stem(c.term) in asked else Concept(c.term, c.alternatives, c.idf * CONTEXT_WEIGHT, c.topic)
+                        for c in concepts]
         comp = Composition(concepts=concepts)
         total_idf = sum(c.idf for c in concepts)
         if not concepts or total_idf <= 0:
@@ -301,6 +323,8 @@ class ExtractiveComposer:
                 continue
             ctx = sentence_tokens(f"{hit.title} {hit.heading}")
             in_ctx = {c.term for c in concepts if concept_present(c, ctx)}
+            src = sentence_tokens(f"{hit.source} {_acronym(hit.source)}")
+            by_source = {c.term for c in concepts if concept_present(c, src)}
             title_cover = sum(c.idf for c in concepts if c.term in in_ctx) / total_idf
             passage_tokens = sentence_tokens(hit.text) | ctx
             passage_cover = sum(c.idf for c in concepts if concept_present(c, passage_tokens)) / total_idf
@@ -314,9 +338,10 @@ class ExtractiveComposer:
                     continue
                 tokens = sentence_tokens(text)
                 present = {c.term for c in concepts if concept_present(c, tokens)}
-                if not present:
-                    continue
-                cover = sum(c.idf * (1.0 if c.term in present else 0.5 if c.term in in_ctx else 0.0)
+                if not present - by_source:
+                    continue  # only the source's own name ("The USPSTF recommends the service.")
+                present |= by_source
+                cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
                             for c in concepts) / total_idf
                 if cover < cfg.min_cover:
                     continue
@@ -336,7 +361,7 @@ class ExtractiveComposer:
                     cue += 0.1
                 if "conclusion" in heading or _CONCLUDE.search(text):
                     cue += 0.08
-                if len(text) > 250:
+                if len(text) > 250 and not (recommend and _GRADED.search(text)):
                     penalty += 0.1
                 if "method" in heading or "design" in heading or "participants" in heading:
                     penalty += 0.3

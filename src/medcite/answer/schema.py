@@ -105,13 +105,17 @@ def _norm(s: str) -> str:
     return re.sub(r"\s+", " ", s).strip()
 
 
-def check_answer(answer: Answer, passages: dict[str, str] | None = None) -> list[str]:
+def check_answer(answer: Answer, passages: dict[str, str] | None = None, verbatim: bool | None = None) -> list[str]:
     """Problems with an answer's citations (empty list = valid).
 
     Every marker refers to a reference; every reference is cited; every statement cites at least
-    one reference; and — when ``passages`` (passage_id → text) is given or the references carry
-    quotes — every statement is, whitespace aside, a verbatim substring of one of its cited passages.
+    one reference; and — for the extractive composer (``verbatim`` defaults to that), when
+    ``passages`` (passage_id → text) is given or the references carry quotes — every statement is,
+    whitespace aside, a verbatim substring of one of its cited passages. LLM answers are paraphrases:
+    their statements carry a ``support`` score from the support checker instead.
     """
+    if verbatim is None:
+        verbatim = answer.composer == "extractive"
     problems: list[str] = []
     numbers = {r.n for r in answer.references}
     texts = [answer.bottom_line] + [s.markdown for s in answer.sections]
@@ -132,7 +136,7 @@ def check_answer(answer: Answer, passages: dict[str, str] | None = None) -> list
         if r.n not in cited:
             problems.append(f"reference {r.n} is never cited")
     by_n = {r.n: r for r in answer.references}
-    for st in answer.statements:
+    for st in answer.statements if verbatim else ():
         sources = []
         for n in st.citations:
             ref = by_n.get(n)

@@ -18,7 +18,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import struct
 import tempfile
 import zipfile

@@ -184,6 +184,7 @@ class TantivyIndex:
         self._df: dict[str, int] = {}
         self._sources: tuple[str, list[str]] | None = None
         self.last_sync: dict[str, Any] = {}
+        self._seen: tuple[int, int] | None = None
 
     # --- store side --------------------------------------------------------------------
 
@@ -266,6 +267,7 @@ class TantivyIndex:
         """
         if store is not None and store is not self.store:
             self.store = store
+            self._seen = None
         started = time.perf_counter()
         with self._lock():
             out = self._sync_locked(force_rebuild)
@@ -428,14 +430,24 @@ class TantivyIndex:
                 pass
         return doc
 
+    def _change_token(self) -> tuple[int, int]:
+        """Changes whenever any connection commits to the store (``data_version`` covers the others,
+        ``total_changes`` this one): microseconds, unlike the fingerprint of a store without a log."""
+        conn = self.store.conn
+        return int(conn.execute("PRAGMA data_version").fetchone()[0]), int(conn.total_changes)
+
     def ensure_current(self) -> None:
-        """Sync when the store moved on since the last look (one small read on the hot path)."""
+        """Sync when the store moved on since the last look (one PRAGMA on the hot path)."""
+        token = self._change_token()
+        if self._index is not None and token == self._seen:
+            return
         if self._index is None:
             self.sync()
-            return
-        sid, gen, _ = self._store_state()
-        if self._meta.get("generation") != gen or self._meta.get("store_id") != sid:
-            self.sync()
+        else:
+            sid, gen, _ = self._store_state()
+            if self._meta.get("generation") != gen or self._meta.get("store_id") != sid:
+                self.sync()
+        self._seen = token
 
     def close(self) -> None:
         self._index = self._searcher = None
@@ -524,21 +536,32 @@ class TantivyIndex:
         scores = [float(s) for s, _ in hits]
         return LexicalResult(terms, match, out_ids, scores, (time.perf_counter() - started) * 1000)
 
-    def idf(self, term: str) -> float:
-        """BM25-style inverse document frequency of ``term`` over passages (any field; cached)."""
+    def passage_total(self) -> int:
+        """Passages in the index (the store's count once synced)."""
         if self._index is None:
             self.ensure_current()
-        n = max(1, int(self._searcher.num_docs))
+        return max(1, int(self._searcher.num_docs))
+
+    def df(self, term: str) -> int:
+        """How many passages contain ``term`` after analysis (any field; a phrase counts as its rarest
+        word; cached until the next sync)."""
+        if self._index is None:
+            self.ensure_current()
         df = self._df.get(term)
         if df is None:
             toks = self._tokens(term)
             df = 0
             if toks:
-                # a phrase is at most as frequent as its rarest word; a row counts once over fields
                 df = min(max(int(self._searcher.doc_freq(f, t)) for f in TEXT_FIELDS) for t in toks)
             if len(self._df) > 50_000:
                 self._df.clear()
             self._df[term] = df
+        return df
+
+    def idf(self, term: str) -> float:
+        """BM25-style inverse document frequency of ``term`` over passages."""
+        n = self.passage_total()
+        df = self.df(term)
         return math.log(1 + (n - df + 0.5) / (df + 0.5))
 
 
