@@ -41,8 +41,9 @@ def doc_ids(store: Store, ids: list[int]) -> list[str]:
 @pytest.fixture
 def logged_store(tmp_path: Path) -> Store:
     s = Store(tmp_path / "lex.db")
-    assert tantivy_index.install_change_log(s.conn)
-    assert not tantivy_index.install_change_log(s.conn)  # idempotent
+    # the store's own migrations install the change log; installing again is a no-op
+    assert tantivy_index.has_change_log(s.conn)
+    assert not tantivy_index.install_change_log(s.conn)
     yield s
     s.close()
 
@@ -168,6 +169,10 @@ def test_pruned_log_and_store_without_log(logged_store: Store, tmp_path: Path) -
     assert doc_ids(logged_store, index.search_ids("warfarin", 3).ids) == ["pmid:4"]
 
     with Store(tmp_path / "plain.db") as plain:  # no change log: fingerprint, rebuild on change
+        for trigger in ("lexical_changes_ai", "lexical_changes_ad", "lexical_changes_au", "lexical_changes_du"):
+            plain.conn.execute(f"DROP TRIGGER {trigger}")
+        plain.conn.execute("DROP TABLE lexical_changes")  # a store from before the change log existed
+        assert not tantivy_index.has_change_log(plain.conn)
         seed(plain)
         idx = new_index(plain, auto_sync=False)
         assert idx.sync()["action"] == "rebuild"

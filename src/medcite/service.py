@@ -17,7 +17,7 @@ from medcite.answer.extractive import ExtractiveComposer
 from medcite.answer.related import related_questions, remember_question
 from medcite.answer.schema import Answer
 from medcite.domain import Hit, IngestReport
-from medcite.errors import MedciteError, QueryError
+from medcite.errors import ConfigError, MedciteError, QueryError
 from medcite.index.terms import query_terms
 from medcite.retrieve.hybrid import HybridRetriever, Retrieval
 from medcite.text import clean_text, html_to_text
@@ -57,6 +57,7 @@ class Medcite:
         self._analyzer: Any | None = None
         self._retriever: HybridRetriever | None = None
         self._editorial: Any | None = None
+        self._lexical: Any | None = None
 
     # --- store -------------------------------------------------------------------------
 
@@ -82,6 +83,11 @@ class Medcite:
             self._store.close()
             self._store = None
         self._retriever = None
+        if self._lexical is not None:
+            close = getattr(self._lexical, "close", None)
+            if close:
+                close()
+            self._lexical = None
         if self._editorial is not None:
             self._editorial.close()
             self._editorial = None
@@ -93,6 +99,8 @@ class Medcite:
         store.set_meta("parser_versions", json.dumps(parser_versions(), sort_keys=True))
         ingestor = Ingestor(store, progress=progress)
         report = ingestor.ingest(paths)
+        if report.added or report.updated or report.deleted:
+            self.sync_lexical()
         if ingestor.changed_doc_ids:
             try:
                 report.flagged_articles = self.editorial.flag_changed_documents(
@@ -114,6 +122,15 @@ class Medcite:
             self.close()
             for suffix in ("", "-wal", "-shm"):
                 Path(str(self.settings.db) + suffix).unlink(missing_ok=True)
+            import shutil
+
+            shutil.rmtree(str(self.settings.db) + ".tantivy", ignore_errors=True)
+            from medcite.index.vector import manifest_path
+
+            base = self.vector_path()
+            for p in base.parent.glob(base.name + "*"):
+                p.unlink(missing_ok=True)
+            manifest_path(base).unlink(missing_ok=True)
         return self.ingest([corpus], progress=progress)
 
     def reindex(self) -> dict[str, int]:
@@ -138,6 +155,7 @@ class Medcite:
         # passage rows changed: the dense index is rebuilt by the next `medcite embed`
         from medcite.index.vector import manifest_path
 
+        self.sync_lexical()
         base = self.vector_path()
         for p in base.parent.glob(base.name + "*"):
             p.unlink(missing_ok=True)
@@ -147,11 +165,38 @@ class Medcite:
 
     # --- search ------------------------------------------------------------------------
 
-    def lexical_index(self) -> Fts5Index:
-        s = self.settings
-        return Fts5Index(
-            self.open_existing(), (s.lexical_title_weight, s.lexical_heading_weight, s.lexical_text_weight)
-        )
+    def lexical_index(self) -> Any:
+        """The configured lexical engine over the store (tantivy by default, FTS5 as fallback)."""
+        if self._lexical is None:
+            s = self.settings
+            weights = (s.lexical_title_weight, s.lexical_heading_weight, s.lexical_text_weight)
+            store = self.open_existing()
+            index: Any = None
+            if s.lexical_engine == "tantivy":
+                try:
+                    from medcite.index.tantivy_index import TantivyIndex
+
+                    index = TantivyIndex(store, weights)
+                except ConfigError:
+                    index = None  # tantivy not installed: SQLite FTS5 serves the same queries
+            self._lexical = index or Fts5Index(store, weights)
+        return self._lexical
+
+    def sync_lexical(self) -> dict[str, Any]:
+        """Bring an external lexical index (tantivy) up to date with the store; no-op for FTS5."""
+        index = self.lexical_index()
+        sync = getattr(index, "sync", None)
+        if sync is None:
+            return {}
+        result = sync()
+        from medcite.index.tantivy_index import prune_change_log
+
+        if result.get("generation") not in (None, ""):
+            try:
+                prune_change_log(self.open_existing(), int(result["generation"]))
+            except (TypeError, ValueError):
+                pass
+        return result
 
     def search(self, query: str, k: int | None = None, filters: Filters | None = None) -> SearchResult:
         """Lexical search; never raises on odd input — an empty result carries a reason."""

@@ -38,10 +38,13 @@ class _Vectors(Protocol):
 @dataclass(frozen=True)
 class HybridConfig:
     candidates: int = 100          # depth of each run before fusion
-    rrf_k: int = 60
+    # fusion parameters tuned on BioASQ dev with benchmarks/tune_fusion.py (docs/evaluation.md)
+    rrf_k: int = 10
     lexical_weight: float = 1.0
-    dense_weight: float = 1.0
+    dense_weight: float = 1.5
     expansion_weight: float = 0.5  # weight of the run over expanded terms (synonyms, brand → generic)
+    prf_weight: float = 0.7        # Rocchio feedback from the first pass's top passages (0 = off)
+    prf_docs: int = 3
     rerank: RerankWeights = field(default_factory=RerankWeights)
     rerank_enabled: bool = True
 
@@ -138,7 +141,15 @@ class HybridRetriever:
             qv = self.embedder.embed_query(core)  # type: ignore[union-attr]
             timings["embed_query"] = _ms(t)
             t = time.perf_counter()
-            ids, scores = self.vectors.search(qv, depth * (3 if filters and not filters.empty else 1))  # type: ignore[union-attr]
+            fetch = depth * (3 if filters and not filters.empty else 1)
+            ids, scores = self.vectors.search(qv, fetch)  # type: ignore[union-attr]
+            if mode == "hybrid" and cfg.prf_weight > 0 and runs.get("lexical"):
+                # pseudo-relevance feedback (Rocchio): move the query towards the passages both runs
+                # rank highest, then search again — the second dense run replaces the first
+                first = reciprocal_rank_fusion({"lexical": runs["lexical"], "dense": [int(i) for i in ids]},
+                                               k=cfg.rrf_k, limit=cfg.prf_docs)
+                qv = self._feedback(qv, [int(f.key) for f in first])
+                ids, scores = self.vectors.search(qv, fetch)  # type: ignore[union-attr]
             id_list = [int(i) for i in ids]
             if filters is not None and not filters.empty:
                 id_list = self._filter_ids(id_list, filters)[:depth]
@@ -193,6 +204,17 @@ class HybridRetriever:
         timings["total"] = _ms(t0)
         reason = "" if hits else "no passage matches this query"
         return Retrieval(text, mode, hits, analysis, timings, reason, dense_used, aq)
+
+    def _feedback(self, qv: np.ndarray, ids: list[int]) -> np.ndarray:
+        getter = getattr(self.vectors, "vectors_of", None)
+        if getter is None or not ids:
+            return qv
+        _found, vecs = getter(ids)
+        if len(vecs) == 0:
+            return qv
+        moved = qv + self.config.prf_weight * np.asarray(vecs, dtype=np.float32).mean(axis=0)
+        norm = float(np.linalg.norm(moved))
+        return (moved / norm).astype(np.float32) if norm else qv
 
     def _filter_ids(self, ids: Sequence[int], filters: Filters) -> list[int]:
         from medcite.index.lexical import filter_sql

@@ -9,6 +9,32 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timezone
 
+#: the passage change log external lexical indexes (tantivy) follow — see index/tantivy_index.py
+CHANGE_LOG_MIGRATION = "0004_lexical_change_log"
+CHANGE_LOG_SQL = """
+-- every passage row id whose indexed content changed, in commit order; the AUTOINCREMENT sequence
+-- is the lexical generation that external indexes (tantivy) compare against
+CREATE TABLE lexical_changes (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    passage INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO meta(key, value) VALUES ('lexical_store_id', lower(hex(randomblob(16))));
+CREATE TRIGGER lexical_changes_ai AFTER INSERT ON passages BEGIN
+    INSERT INTO lexical_changes(passage) VALUES (new.id);
+END;
+CREATE TRIGGER lexical_changes_ad AFTER DELETE ON passages BEGIN
+    INSERT INTO lexical_changes(passage) VALUES (old.id);
+END;
+CREATE TRIGGER lexical_changes_au AFTER UPDATE ON passages BEGIN
+    INSERT INTO lexical_changes(passage) VALUES (old.id);
+    INSERT INTO lexical_changes(passage) SELECT new.id WHERE new.id <> old.id;
+END;
+CREATE TRIGGER lexical_changes_du AFTER UPDATE OF kind, year, source ON documents BEGIN
+    INSERT INTO lexical_changes(passage) SELECT id FROM passages WHERE doc_id = new.doc_id;
+END;
+"""
+
+
 MIGRATIONS: list[tuple[str, str]] = [
     (
         "0001_documents_sections_passages",
@@ -125,6 +151,7 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (CHANGE_LOG_MIGRATION, CHANGE_LOG_SQL),
 ]
 
 
