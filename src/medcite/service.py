@@ -176,7 +176,8 @@ class Medcite:
                 try:
                     from medcite.index.tantivy_index import TantivyIndex
 
-                    index = TantivyIndex(store, weights)
+                    index = TantivyIndex(store, (s.tantivy_title_weight, s.tantivy_heading_weight,
+                                                 s.lexical_text_weight))
                 except ConfigError:
                     index = None  # tantivy not installed: SQLite FTS5 serves the same queries
             self._lexical = index or Fts5Index(store, weights)

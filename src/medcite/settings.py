@@ -120,6 +120,12 @@ class Settings(BaseSettings):
     lexical_title_weight: float = Field(2.5, ge=0, description="BM25 weight of the document title column.")
     lexical_heading_weight: float = Field(1.0, ge=0, description="BM25 weight of the section heading column.")
     lexical_text_weight: float = Field(1.0, ge=0, description="BM25 weight of the passage text column.")
+    tantivy_title_weight: float = Field(
+        0.5, ge=0,
+        description="Boost of the title field with the tantivy engine. tantivy scores each field with its own BM25 "
+        "and length norm, so a word in a short title already scores high; 0.5 measured best (docs/lexical-engine.md).",
+    )
+    tantivy_heading_weight: float = Field(0.2, ge=0, description="Boost of the section heading field with tantivy.")
 
     @classmethod
     def settings_customise_sources(
