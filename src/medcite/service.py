@@ -7,6 +7,7 @@ rendering is the face's job.
 from __future__ import annotations
 
 import json
+import sqlite3
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -125,12 +126,7 @@ class Medcite:
             import shutil
 
             shutil.rmtree(str(self.settings.db) + ".tantivy", ignore_errors=True)
-            from medcite.index.vector import manifest_path
-
-            base = self.vector_path()
-            for p in base.parent.glob(base.name + "*"):
-                p.unlink(missing_ok=True)
-            manifest_path(base).unlink(missing_ok=True)
+            self.drop_vectors()
         return self.ingest([corpus], progress=progress)
 
     def reindex(self) -> dict[str, int]:
@@ -153,14 +149,8 @@ class Medcite:
             conn.execute("INSERT INTO passages_fts(passages_fts) VALUES ('rebuild')")
             store.set_meta("chunker_version", CHUNKER_VERSION)
         # passage rows changed: the dense index is rebuilt by the next `medcite embed`
-        from medcite.index.vector import manifest_path
-
         self.sync_lexical()
-        base = self.vector_path()
-        for p in base.parent.glob(base.name + "*"):
-            p.unlink(missing_ok=True)
-        manifest_path(base).unlink(missing_ok=True)
-        self._retriever = None
+        self.drop_vectors()
         return {"documents": len(docs), "passages": n_passages}
 
     # --- search ------------------------------------------------------------------------
@@ -261,6 +251,17 @@ class Medcite:
         )
         return embedder, vectors
 
+    def drop_vectors(self) -> None:
+        """Delete the vector index files (the next `medcite embed` rebuilds them)."""
+        from medcite.index.vector import manifest_path
+
+        base = self.vector_path()
+        for p in base.parent.glob(base.name + "*"):
+            if p.is_file():
+                p.unlink(missing_ok=True)
+        manifest_path(base).unlink(missing_ok=True)
+        self._retriever = None
+
     def dense_indexer(self) -> Any:
         from medcite.index.dense import DenseIndexer
 
@@ -336,6 +337,8 @@ class Medcite:
             asked = retriever.search(" ".join(emphasis), depth, filters, max_per_doc=15, prefer_kinds=prefer,
                                      prefer_extra=12)
             hits = fuse_hits(hits, asked.hits)
+        if audience == "patient":
+            hits = fuse_hits(hits, self._question_matches(query_terms(search_text), filters))
         hits += self._graded_recommendations(hits, audience)
         t_retrieve = time.perf_counter()
         aq = main.analyzed
@@ -344,7 +347,7 @@ class Medcite:
         doc_rows = store.document_rows([h.doc_id for h in hits])
         lexical = retriever.lexical
         comp = ExtractiveComposer().select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
-                                           audience, df=lexical.df, emphasis=emphasis)
+                                           audience, df=lexical.df, emphasis=emphasis, question=q)
         t_compose = time.perf_counter()
         related = related_questions(store, q)
         answer = assemble(
@@ -472,30 +475,65 @@ class Medcite:
         qs = load_questions(questions)
         return evaluate_answers(qs, lambda q: self.ask(q.question, audience or q.audience, remember=False))
 
-    def _graded_recommendations(self, hits: list[Hit], audience: str, n_docs: int = 3) -> list[Hit]:
-        """The graded recommendation statements (USPSTF A/B/C/D/I …) of the top guidelines among ``hits``.
+    def _question_matches(self, terms: list[str], filters: Filters | None, n_docs: int = 3) -> list[Hit]:
+        """Passages of the patient pages whose own question (their title) best matches the asker's words.
 
-        A guideline's decision points sit in a few passages of a long document; lexical ranking can
-        bury them under passages that repeat the question's words more often.
+        Patient-information documents are answers to named questions ("How is Huntington disease
+        inherited?"); matching on those questions finds the page written for exactly this question.
         """
-        if audience == "patient":
+        if not terms or (filters is not None and filters.kinds and "patient_info" not in filters.kinds):
             return []
-        have = {h.passage_id for h in hits}
-        docs: list[tuple[str, int]] = []
-        for h in hits:
-            if h.kind == "guideline" and h.doc_id not in [d for d, _ in docs]:
-                docs.append((h.doc_id, h.rank))
-            if len(docs) >= n_docs:
-                break
-        extra: list[Hit] = []
+        from medcite.index.terms import fts_quote
+
         store = self.open_existing()
-        for doc_id, rank in docs:
-            ids = [r[0] for r in store.conn.execute(
-                """SELECT id FROM passages WHERE doc_id = ? AND (text LIKE '%recommendation)%'
-                   OR text LIKE '%statement)%' OR text LIKE '%Grade: %' OR text LIKE '%recommendation.%')
-                   ORDER BY section_ord, id LIMIT 6""", (doc_id,))]
-            found = hits_from_ids(store, ids, [0.0] * len(ids), "guideline-grades")
-            extra += [replace(h, rank=rank) for h in found if h.passage_id not in have]
+        match = "title : (" + " OR ".join(fts_quote(t) for t in terms) + ")"
+        try:
+            docs = [r[0] for r in store.conn.execute(
+                """SELECT p.doc_id, min(bm25(passages_fts, 1.0, 0.0, 0.0)) AS s FROM passages_fts
+                   CROSS JOIN passages p ON p.id = passages_fts.rowid CROSS JOIN documents d ON d.doc_id = p.doc_id
+                   WHERE passages_fts MATCH ? AND d.kind = 'patient_info' GROUP BY p.doc_id ORDER BY s LIMIT ?""",
+                (match, n_docs))]
+        except sqlite3.OperationalError:
+            return []
+        ids = [r[0] for d in docs for r in store.conn.execute(
+            "SELECT id FROM passages WHERE doc_id = ? ORDER BY section_ord, id LIMIT 4", (d,))]
+        return hits_from_ids(store, ids, [0.0] * len(ids), "question-match")
+
+    def _graded_recommendations(self, hits: list[Hit], audience: str, n_docs: int = 3) -> list[Hit]:
+        """Key passages of the top documents that lexical ranking can bury inside a long document.
+
+        For the top guidelines: their graded recommendation statements (USPSTF A/B/C/D/I …); for the
+        top documents of any kind: their conclusion / results / summary passages; for a drug label
+        among the top hits: its dosage section. They are added after the document's best hit.
+        """
+        have = {h.passage_id for h in hits}
+        store = self.open_existing()
+        extra: list[Hit] = []
+        seen: dict[str, int] = {}
+        for h in hits:
+            seen.setdefault(h.doc_id, h.rank)
+        top = list(seen.items())[:n_docs]
+        guidelines = [(d, r) for d, r in seen.items() if any(x.doc_id == d and x.kind == "guideline" for x in hits)][:n_docs]
+        labels = [(d, r) for d, r in seen.items() if any(x.doc_id == d and x.kind == "drug_label" for x in hits)][:2]
+        queries = [
+            (guidelines, """SELECT id FROM passages WHERE doc_id = ? AND (text LIKE '%recommendation)%'
+                OR text LIKE '%statement)%' OR text LIKE '%Grade: %' OR text LIKE '%recommendation.%')
+                ORDER BY section_ord, id LIMIT 6"""),
+            (top, """SELECT id FROM passages WHERE doc_id = ? AND (upper(heading) LIKE '%CONCLUSION%'
+                OR upper(heading) LIKE '%FINDINGS%' OR upper(heading) LIKE '%SUMMARY%'
+                OR upper(heading) LIKE '%MAIN OUTCOME%' OR upper(heading) = 'RESULTS')
+                ORDER BY section_ord, id LIMIT 4"""),
+            (labels, """SELECT id FROM passages WHERE doc_id = ? AND (upper(heading) LIKE '%DOSAGE%'
+                OR upper(heading) LIKE '%CONTRAINDICATION%' OR upper(heading) LIKE '%WARNING%'
+                OR upper(heading) LIKE '%DIRECTIONS%') ORDER BY section_ord, id LIMIT 6"""),
+        ]
+        for docs, sql in queries:
+            for doc_id, rank in docs:
+                ids = [r[0] for r in store.conn.execute(sql, (doc_id,))]
+                for h in hits_from_ids(store, ids, [0.0] * len(ids), "key-passages"):
+                    if h.passage_id not in have:
+                        have.add(h.passage_id)
+                        extra.append(replace(h, rank=rank))
         return extra
 
     # --- threads, documents, editorial board ---------------------------------------------

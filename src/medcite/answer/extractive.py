@@ -12,14 +12,14 @@ from __future__ import annotations
 import math
 import re
 from functools import lru_cache
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
 from medcite.answer.grading import guideline_grade, infer_kind, level_for
 from medcite.answer.safety import is_instruction
 from medcite.domain import KIND_LABELS, DocKind, Hit
 from medcite.index.terms import tokenize
-from medcite.text import flesch_kincaid_grade, sentence_spans, stem
+from medcite.text import flesch_kincaid_grade, sentence_spans, split_sentences, stem
 
 # --- cues --------------------------------------------------------------------------------------
 
@@ -41,8 +41,15 @@ _CAUTION = re.compile(
     re.I,
 )
 _DANGLING = re.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|their|its|here|there|thus|hence|"
-                       r"however|moreover|furthermore|additionally|therefore|in addition|in this|in these|"
-                       r"the (?:present|current) study)\b", re.I)
+                       r"in this|in these|the (?:present|current) study)\b", re.I)
+#: a connective at the start ("However, …") links to the sentence before but the claim still stands alone
+_CONNECTIVE = re.compile(r"^(?:however|moreover|furthermore|additionally|therefore|in addition|overall|in summary)\b",
+                         re.I)
+#: what a study set out to do is not what it found
+_AIM = re.compile(r"\b(?:(?:aim|objective|purpose|goal)s? of (?:this|the present|the current|our) (?:study|trial|review)|"
+                  r"we (?:tested|hypothesi[sz]ed|aimed|sought)|(?:this|the present) (?:study|trial) (?:aimed|was designed|"
+                  r"sought)|was to (?:compare|evaluate|assess|determine|investigate|examine))\b", re.I)
+_TABLE_ROW = re.compile(r"^\d+[A-Z]|(?:\(\s*[\d.,–\- ]+\s*\).*){3,}")
 _GRADED = re.compile(r"\((?:grade )?[ABCDI] (?:recommendation|statement)\)|\bgrade [ABCDI] recommendation\b", re.I)
 _WE = re.compile(r"^(?:we|our)\b", re.I)
 _ABBREV_DEF = re.compile(r"^(?:[A-Z][A-Za-z0-9-]{1,9}, [a-z][a-z -]+[;.] ){2,}")
@@ -65,8 +72,97 @@ CONVERSATIONAL = frozenset("""
     child's kid kids baby's friend friends family's ones one thing things stuff rid rest quickly quick soon usual
     usually go going gone give given get got better worse even report reported offered man woman men women boy
     girl guy lady checked check okay ok safe really much many lot lots able way ways happen happens happened
-    want wants like likely known per according
+    grandmother grandfather grandma grandpa granny aunt uncle sister brother cousin niece nephew neighbor
+    neighbour partner boyfriend girlfriend diagnosed scared afraid
+    want wants like likely known per according feel feeling fine went ago started suggest suggests would could
+    actually seems
     """.split())
+
+#: what a question word asks for → words of a sentence (or its heading) that answer it. "What medicines
+#: help?" is answered by "treatment with antiviral drugs"; "How often?" by "every 2 years" or "biennial";
+#: "What signs?" by a section on symptoms. Only the answer's *type*, never a particular answer.
+_ANSWER_TYPES: tuple[tuple[str, str], ...] = (
+    ("often frequent frequency interval how-often",
+     "every annual annually yearly biennial biennially interval intervals frequency monthly weekly"),
+    ("age old ages", "age aged ages older younger"),
+    ("dose dosage dosing doses",
+     "dose dosage doses mg mcg microgram micrograms daily milligram milligrams"),
+    ("medicine medicines medication medications drug drugs pill pills treat treated treatment treatments "
+     "therapy therapies cure",
+     "treatment treatments treated treat therapy therapies drug drugs medication medications medicine medicines "
+     "prescribe prescribed"),
+    ("sign signs symptom symptoms feature features",
+     "symptom symptoms sign signs characterized features"),
+    ("cause causes caused why",
+     "cause causes caused mutations mutation due"),
+    ("inherit inherited inheritance hereditary chance chances pass",
+     "inherited inheritance autosomal dominant recessive pattern"),
+    ("test tests testing screen screened screening",
+     "screening screen screened test testing tests"),
+)
+
+
+#: the shape of an answer of each type: a sentence stating such a value answers "how often?", "what dose?"
+_VALUE_CUES: dict[str, re.Pattern[str]] = {
+    stem("often"): re.compile(r"\b(?:every \d+|every (?:one|two|three|five|ten|year|month|week)|annual(?:ly)?|"
+                              r"biennial(?:ly)?|yearly|once a (?:year|month|week|day)|\d+[- ](?:year|month)s? interval)",
+                              re.I),
+    stem("age"): re.compile(r"\b(?:aged?|ages) \d+|\b\d+ (?:to|and|through|-|–) \d+ years|\b\d+ years (?:of age|or older|"
+                            r"and older|or younger)|\bolder than \d+|\byounger than \d+", re.I),
+    stem("dose"): re.compile(r"\b\d+(?:\.\d+)?(?: (?:to|or|-|–) \d+(?:\.\d+)?)? ?(?:mg|mcg|µg|μg|g|mL|IU|units?|"
+                             r"micrograms?|milligrams?)\b", re.I),
+    stem("medicine"): re.compile(r"\b(?:treated with|treatment (?:is|includes?|with|for)|therapy (?:is|includes?|with)|"
+                                 r"drugs? (?:such as|include|called)|medicines? (?:such as|include|called)|"
+                                 r"medications? (?:such as|include|called)|prescribe)", re.I),
+    stem("sign"): re.compile(r"\b(?:symptoms (?:include|are|may|can)|signs (?:include|and symptoms)|characterized by|"
+                             r"features (?:include|may))", re.I),
+    stem("cause"): re.compile(r"\b(?:caused by|is due to|are due to|results? from|mutations? in|leads? to)\b", re.I),
+    stem("inherit"): re.compile(r"\b(?:autosomal (?:dominant|recessive)|inherited in|X-linked|pattern of inheritance|"
+                                r"inheritance pattern|\d+ ?(?:%|percent) chance)", re.I),
+}
+
+
+@lru_cache(maxsize=1)
+def _value_cue_map() -> dict[str, re.Pattern[str]]:
+    """Question word stem → the value pattern of the answer type it asks for."""
+    out: dict[str, re.Pattern[str]] = {}
+    for asks, _answers in _ANSWER_TYPES:
+        words = [stem(w) for w in asks.split()]
+        cue = next((_VALUE_CUES[w] for w in words if w in _VALUE_CUES), None)
+        if cue is not None:
+            for w in words:
+                out[w] = cue
+    return out
+
+
+#: a sentence that reports what a study found (for the lead study: its results and conclusions)
+_FINDING = re.compile(
+    r"\b(?:significant(?:ly)?|p ?[<=>≤]|\d+(?:\.\d+)?%|reduc\w*|lower|higher|fewer|less|more effective|better|"
+    r"improv\w*|did not|no (?:significant )?differences?|not significant|effective|efficacy|superior|inferior|"
+    r"increased|decreased|associated|relieve\w*|alternative|support)\b", re.I)
+_RESULT_HEADING = re.compile(r"result|conclusion|finding|discussion|summary|main outcome|interpretation", re.I)
+
+
+@lru_cache(maxsize=1)
+def _answer_type_map() -> dict[str, tuple[str, ...]]:
+    out: dict[str, tuple[str, ...]] = {}
+    for asks, answers in _ANSWER_TYPES:
+        ans = tuple(dict.fromkeys(stem(w) for w in answers.split()))
+        for w in asks.split():
+            out.setdefault(stem(w), ())
+            out[stem(w)] = tuple(dict.fromkeys(out[stem(w)] + ans))
+    return out
+
+
+#: words at least this long also match their variants sharing the first ``_PREFIX`` letters
+#: ("mammogram" ~ "mammography", "pregnancy" ~ "pregnant")
+_PREFIX = 7
+_PREFIX_MARK = "~"
+
+
+def with_prefixes(tokens: frozenset[str]) -> frozenset[str]:
+    return tokens | {_PREFIX_MARK + t[:_PREFIX] for t in tokens if len(t) > _PREFIX and t.isalpha()}
+
 
 
 @dataclass(frozen=True)
@@ -75,6 +171,11 @@ class Concept:
     alternatives: tuple[frozenset[str], ...]
     idf: float
     topic: bool = False     # named in most top-hit titles: what the question is about
+    core: int = 0           # the first ``core`` alternatives are its own wordings (0: all of them)
+    asks: bool = False      # a word that names the kind of answer ("dose", "how often", "signs")
+
+    def own(self) -> "Concept":
+        return Concept(self.term, self.alternatives[: self.core or None], self.idf, self.topic)
 
 
 @dataclass
@@ -93,6 +194,7 @@ class Scored:
     recommend: bool = False
     grade: str | None = None
     section: str = ""
+    can_lead: bool = True   # may open the answer: from a document about the focus, missing ≤ 1 specific word
 
 
 @dataclass
@@ -122,7 +224,7 @@ class ComposerConfig:
     #: best sentence must reach ``answer_cover``, or the answer is "insufficient evidence"
     #: (tuned on the development questions, docs/evaluation.md)
     passage_cover: float = 0.45
-    answer_cover: float = 0.4
+    answer_cover: float = 0.35
     max_bottom: int = 2
     #: sentences below this score never fill a section (they stay in the passages for related reading)
     min_section_score: float = 0.45
@@ -135,6 +237,19 @@ class ComposerConfig:
     passages: int = 90
     duplicate_jaccard: float = 0.55
     patient_max_grade: float = 8.0
+    #: patient mode never quotes a sentence above this reading grade
+    patient_hard_limit: float = 12.0
+    #: how many of the best candidates the composition keeps (for explanations and diagnostics)
+    keep_ranked: int = 25
+    #: bonus for a sentence that states the kind of value the question asks for
+    value_cue: float = 0.12
+    #: once the answer's lead document is clear, up to this many of its sentences are quoted in all
+    #: (a study's results and conclusions; a guideline's or label's decision points)
+    max_lead: int = 5
+    #: a lead-document sentence must reach this score (and report a finding or a recommendation)
+    min_lead_score: float = 0.3
+    #: … and cover this share of the question (its title supplies the rest)
+    min_lead_cover: float = 0.2
 
 
 _KIND_PRIOR = {
@@ -181,7 +296,16 @@ def build_concepts(
         if all(w in stems for w in full_words):
             for w in full_words:
                 alts[stems[w]].append(frozenset({abbr}))
-    concepts = [Concept(t, tuple(dict.fromkeys(a)), weights[t]) for t, a in alts.items()]
+    types = _answer_type_map()
+    core = {t: len(dict.fromkeys(a)) for t, a in alts.items()}
+    for term, a in alts.items():
+        st = stem(term)
+        for ans in types.get(st, ()):
+            a.append(frozenset({ans}))
+        if len(st) > _PREFIX and st.isalpha():
+            a.append(frozenset({_PREFIX_MARK + st[:_PREFIX]}))
+    concepts = [Concept(t, tuple(dict.fromkeys(a)), weights[t], core=core[t], asks=stem(t) in types)
+                for t, a in alts.items()]
     return concepts
 
 
@@ -206,6 +330,24 @@ CTX_CREDIT = 0.35
 IDF_CAP = 8.0
 
 
+_INTERROGATIVE = frozenset("what which how when why who whom where is are can could does do did should will would "
+                           "may might".split())
+
+
+def _interrogative_head(question: str) -> set[str]:
+    """Stems of the first words of the question sentence(s) that open with an interrogative word.
+
+    "What is the treatment of colorectal cancer?" asks for a treatment; "For bad breath caused by
+    tonsil stones, is laser better?" does not ask for a cause although it says "caused".
+    """
+    out: set[str] = set()
+    for sentence in split_sentences(question):
+        words = tokenize(sentence)
+        if words and words[0] in _INTERROGATIVE:
+            out.update(stem(w) for w in words[:6])
+    return out
+
+
 def aspect_weighted(concepts: list[Concept], top_hits: Sequence[Hit]) -> list[Concept]:
     """Double the weight of the question's *aspect* words.
 
@@ -213,14 +355,14 @@ def aspect_weighted(concepts: list[Concept], top_hits: Sequence[Hit]) -> list[Co
     others say what is asked about it ("age", "start"). A sentence that only repeats the topic must
     not look like an answer, so aspect words count twice.
     """
-    titles = [sentence_tokens(h.title or "") for h in top_hits if h.title]
+    titles = [with_prefixes(sentence_tokens(h.title or "")) for h in top_hits if h.title]
     if len(titles) < 3:
         return concepts
     out = []
     for c in concepts:
-        share = sum(1 for t in titles if concept_present(c, t)) / len(titles)
-        out.append(Concept(c.term, c.alternatives, c.idf, True) if share >= 0.4
-                   else Concept(c.term, c.alternatives, c.idf * ASPECT_WEIGHT))
+        share = sum(1 for t in titles if concept_present(c.own(), t)) / len(titles)
+        out.append(replace(c, topic=True) if share >= 0.4 and not c.asks
+                   else replace(c, idf=c.idf * ASPECT_WEIGHT))
     return out
 
 
@@ -250,11 +392,15 @@ def _standalone_penalty(text: str) -> float | None:
         return None  # glossaries; sentences carrying the source's own [n] literature markers
     if _MARKUP.search(text) or is_instruction(text):
         return None  # markup or an instruction hidden in a document is never quoted as evidence
+    if _TABLE_ROW.search(text):
+        return None  # table rows ("Pain at rest (NRS) 4 (3–7) 4 (3–6) …") and footnote-marked cells
     penalty = 0.0
     if _DANGLING.match(text):
         penalty += 0.3
-    elif _WE.match(text):
+    elif _WE.match(text) or _CONNECTIVE.match(text):
         penalty += 0.1
+    if _AIM.search(text):
+        penalty += 0.2
     if len(text) > 450:
         penalty += 0.1
     return penalty
@@ -281,6 +427,7 @@ class ExtractiveComposer:
         audience: str = "clinician",
         df: Callable[[str], int] | None = None,
         emphasis: Sequence[str] = (),
+        question: str = "",
     ) -> Composition:
         """Score and pick sentences; an empty composition means "insufficient evidence".
 
@@ -302,8 +449,8 @@ class ExtractiveComposer:
             # in "My husband snores loudly … How is sleep apnea treated?" the last sentence is the question;
             # words only in the sentences before it are context and weigh less
             asked = {stem(t) for t in emphasis}
-            concepts = [c if stem(c.term) in asked else Concept(c.term, c.alternatives, c.idf * CONTEXT_WEIGHT, c.topic)
-                        for c in concepts]
+            concepts = [c if stem(c.term) in asked or c.topic
+                        else replace(c, idf=c.idf * CONTEXT_WEIGHT) for c in concepts]
         comp = Composition(concepts=concepts)
         total_idf = sum(c.idf for c in concepts)
         if not concepts or total_idf <= 0:
@@ -311,8 +458,15 @@ class ExtractiveComposer:
         # the focus is the most specific word of the topic (or of the question when no topic is clear);
         # every cited sentence must mention it (in the sentence or its document's title/heading)
         topic = [c for c in concepts if c.topic]
-        focus = max(topic or concepts, key=lambda c: (c.idf, c.term))
+        focus = max(topic or [c for c in concepts if not c.asks] or concepts, key=lambda c: (c.idf, c.term))
+        # a bottom line must come from a document about the focus (named in its title or heading) and,
+        # when the question names the kind of answer it wants ("treatment", "dose", "symptoms"), must
+        # speak of that kind: a screening recommendation does not answer "what is the treatment of …"
+        head = _interrogative_head(question)
+        asked_types = {c.term for c in concepts if c.asks and stem(c.term) in head}
         priors = _KIND_PRIOR["patient" if audience == "patient" else "clinician"]
+        cue_map = _value_cue_map()
+        value_cues = list(dict.fromkeys(cue_map[stem(c.term)] for c in concepts if stem(c.term) in cue_map))
         scored: list[Scored] = []
         best_passage = 0.0
         for hit in hits[: cfg.passages]:
@@ -321,12 +475,12 @@ class ExtractiveComposer:
             heading = (hit.heading or "").lower()
             if _SKIP_HEADINGS.search(heading):
                 continue
-            ctx = sentence_tokens(f"{hit.title} {hit.heading}")
+            ctx = with_prefixes(sentence_tokens(f"{hit.title} {hit.heading}"))
             in_ctx = {c.term for c in concepts if concept_present(c, ctx)}
-            src = sentence_tokens(f"{hit.source} {_acronym(hit.source)}")
+            src = with_prefixes(sentence_tokens(f"{hit.source} {_acronym(hit.source)}"))
             by_source = {c.term for c in concepts if concept_present(c, src)}
             title_cover = sum(c.idf for c in concepts if c.term in in_ctx) / total_idf
-            passage_tokens = sentence_tokens(hit.text) | ctx
+            passage_tokens = with_prefixes(sentence_tokens(hit.text)) | ctx
             passage_cover = sum(c.idf for c in concepts if concept_present(c, passage_tokens)) / total_idf
             if concept_present(focus, passage_tokens):
                 best_passage = max(best_passage, passage_cover)
@@ -337,19 +491,19 @@ class ExtractiveComposer:
                 if penalty is None:
                     continue
                 tokens = sentence_tokens(text)
-                present = {c.term for c in concepts if concept_present(c, tokens)}
+                present = {c.term for c in concepts if concept_present(c, with_prefixes(tokens))}
                 if not present - by_source:
                     continue  # only the source's own name ("The USPSTF recommends the service.")
                 present |= by_source
                 cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
                             for c in concepts) / total_idf
-                if cover < cfg.min_cover:
+                if cover < min(cfg.min_cover, cfg.min_lead_cover):
                     continue
                 if audience == "patient":
                     fk = flesch_kincaid_grade(text)
-                    if fk > cfg.patient_max_grade + 6:
-                        continue
-                    penalty += max(0.0, fk - cfg.patient_max_grade) * 0.04
+                    if fk > cfg.patient_hard_limit:
+                        continue  # too hard to read for a lay reader, whatever it says
+                    penalty += max(0.0, fk - cfg.patient_max_grade) * 0.06
                 recommend = bool(_RECOMMEND.search(text)) and kind in ("guideline", "drug_label", "patient_info")
                 caution = bool(_CAUTION.search(text))
                 cue = 0.0
@@ -359,6 +513,8 @@ class ExtractiveComposer:
                     cue += 0.05
                 if _GRADED.search(text):
                     cue += 0.1
+                if any(v.search(text) for v in value_cues):
+                    cue += cfg.value_cue  # states the kind of value asked for (an age, a dose, an interval)
                 if "conclusion" in heading or _CONCLUDE.search(text):
                     cue += 0.08
                 if len(text) > 250 and not (recommend and _GRADED.search(text)):
@@ -375,6 +531,9 @@ class ExtractiveComposer:
                         text=text, passage_id=hit.passage_id, doc_id=hit.doc_id, kind=kind, heading=hit.heading,
                         rank=hit.rank, cover=round(cover, 4), score=round(score, 6),
                         focus=focus.term in present or focus.term in in_ctx,
+                        can_lead=focus.term in in_ctx
+                        and (not asked_types or bool(asked_types & (present | in_ctx))),
+
                         tokens=tokens, caution=caution, recommend=recommend,
                         grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
                     )
@@ -383,8 +542,8 @@ class ExtractiveComposer:
         if best_passage < cfg.passage_cover:
             return comp
         scored.sort(key=lambda x: (-x.score, x.rank, x.passage_id, x.text))
-        comp.ranked = scored[:25]
-        comp.best_cover = max((x.cover for x in scored if x.focus), default=0.0)
+        comp.ranked = scored[: cfg.keep_ranked]
+        comp.best_cover = max((x.cover for x in scored if x.focus and x.can_lead), default=0.0)
         if comp.best_cover < cfg.answer_cover:
             return comp
 
@@ -405,7 +564,7 @@ class ExtractiveComposer:
             return True
 
         strong = ("guideline", "systematic_review") if audience != "patient" else ("patient_info", "guideline")
-        lead = [x for x in scored if x.focus and x.cover >= cfg.answer_cover]
+        lead = [x for x in scored if x.focus and x.can_lead and x.cover >= cfg.answer_cover]
         firsts = [x for x in lead if x.kind in strong] or lead
         for x in firsts:
             if take(x, BOTTOM):
@@ -418,7 +577,7 @@ class ExtractiveComposer:
                 if take(x, BOTTOM):
                     comp.bottom.append(x)
         for x in scored:
-            if x in chosen or x.score < cfg.min_section_score:
+            if x in chosen or x.score < cfg.min_section_score or x.cover < cfg.min_cover:
                 continue
             if x.caution and len(comp.cautions) < cfg.max_cautions and x.focus:
                 if take(x, "Cautions"):
@@ -431,7 +590,48 @@ class ExtractiveComposer:
             elif len(comp.evidence) < cfg.max_evidence and x.cover >= cfg.answer_cover:
                 if take(x, "What the evidence says"):
                     comp.evidence.append(x)
+        self._expand_lead(comp, scored, chosen, per_doc, take, audience)
         return comp
+
+    def _expand_lead(self, comp: Composition, scored: list[Scored], chosen: list[Scored], per_doc: dict[str, int],
+                     take: Callable[[Scored, str], bool], audience: str = "clinician") -> None:
+        """Quote more of the document the bottom line comes from.
+
+        When one document clearly answers the question (a trial of exactly this intervention, the
+        guideline on exactly this decision), the facts sit in several of its sentences: the results
+        and conclusions of a study, the ages, doses and intervals of a recommendation. Those sentences
+        need not repeat the question's words (the title already does), so they are taken at a lower
+        score than other documents' sentences, but only when they report a finding or a recommendation.
+        """
+        cfg = self.config
+        if not comp.bottom:
+            return
+        lead = comp.bottom[0].doc_id
+        cands = []
+        for x in scored:
+            if x.doc_id != lead or x in chosen or not x.focus or x.score < cfg.min_lead_score:
+                continue
+            heading = (x.heading or "").lower()
+            if "method" in heading or "design" in heading or "participants" in heading or "setting" in heading:
+                continue
+            if audience == "patient" and flesch_kincaid_grade(x.text) > cfg.patient_max_grade:
+                continue  # extra detail for a lay reader only when it is easy to read
+            finding = bool(_FINDING.search(x.text))
+            if not (x.recommend or finding or _RESULT_HEADING.search(heading)):
+                continue
+            bonus = (0.15 if _RESULT_HEADING.search(heading) else 0.0) + (0.1 if finding else 0.0)
+            cands.append((x.score + bonus, x))
+        cands.sort(key=lambda t: (-t[0], t[1].rank, t[1].passage_id, t[1].text))
+        for _, x in cands:
+            if per_doc.get(lead, 0) >= cfg.max_lead:
+                break
+            per_doc_before = per_doc.get(lead, 0)
+            per_doc[lead] = 0  # the lead document is allowed past the usual per-document cap
+            section = "Recommendations" if x.recommend else "Cautions" if x.caution else "What the evidence says"
+            ok = take(x, section)
+            per_doc[lead] = per_doc_before + (1 if ok else 0)
+            if ok:
+                (comp.recommendations if x.recommend else comp.cautions if x.caution else comp.evidence).append(x)
 
 
 def idf_from_counts(n_docs: int, df: int) -> float:

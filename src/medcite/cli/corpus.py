@@ -126,10 +126,14 @@ def embed(
     ctx: typer.Context,
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Embed at most N pending passages."),
     status: bool = typer.Option(False, "--status", help="Only show how far dense indexing has got."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Drop the vector index (missing, corrupt or from another "
+                                 "embedder) and embed every passage again."),
 ) -> None:
     """Embed new passages for dense retrieval (incremental; interrupt any time)."""
     with handle_errors():
         svc = make_service(ctx)
+        if rebuild:
+            svc.drop_vectors()
         if status:
             st = svc.dense_status()
             sys.stdout.write(json.dumps(st, indent=2) + "\n")

@@ -48,8 +48,12 @@ def normalise(text: str) -> str:
     return _CONTROL_CHARS.sub(" ", text)
 
 
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
 def tokenize(text: str) -> list[str]:
-    return [m.group(0).lower() for m in _TOKEN.finditer(normalise(text))]
+    """Lower-cased word tokens; a possessive "'s" is dropped ("Huntington's" → "huntington")."""
+    return [_POSSESSIVE.sub("", m.group(0).lower()) for m in _TOKEN.finditer(normalise(text).replace("’", "'"))]
 
 
 def query_terms(text: str, *, max_terms: int = 64) -> list[str]:

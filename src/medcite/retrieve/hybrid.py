@@ -44,7 +44,9 @@ class HybridConfig:
     dense_weight: float = 1.5
     expansion_weight: float = 0.5  # weight of the run over expanded terms (synonyms, brand → generic)
     prf_weight: float = 0.7        # Rocchio feedback from the first pass's top passages (0 = off)
-    prf_docs: int = 3
+    prf_docs: int = 2
+    prf_skip_on_agreement: bool = True  # both runs rank the same passage first: confident, no feedback
+    prf_skip_above: float = 0.6         # no feedback when the best dense match is already this similar
     rerank: RerankWeights = field(default_factory=RerankWeights)
     rerank_enabled: bool = True
 
@@ -116,7 +118,7 @@ class HybridRetriever:
             terms = query_terms(text)
             analysis = {"terms": terms}
         timings["analyze"] = _ms(t0)
-        if not terms and not core.strip():
+        if not terms:
             return Retrieval(text, mode, [], analysis, timings, reason="the query has no searchable words", analyzed=aq)
 
         depth = max(cfg.candidates, k * 3)
@@ -143,7 +145,10 @@ class HybridRetriever:
             t = time.perf_counter()
             fetch = depth * (3 if filters and not filters.empty else 1)
             ids, scores = self.vectors.search(qv, fetch)  # type: ignore[union-attr]
-            if mode == "hybrid" and cfg.prf_weight > 0 and runs.get("lexical"):
+            agree = bool(runs.get("lexical")) and len(ids) > 0 and int(ids[0]) == runs["lexical"][0]
+            confident = len(scores) > 0 and float(scores[0]) >= cfg.prf_skip_above
+            if (mode == "hybrid" and cfg.prf_weight > 0 and runs.get("lexical")
+                    and not (cfg.prf_skip_on_agreement and agree) and not confident):
                 # pseudo-relevance feedback (Rocchio): move the query towards the passages both runs
                 # rank highest, then search again — the second dense run replaces the first
                 first = reciprocal_rank_fusion({"lexical": runs["lexical"], "dense": [int(i) for i in ids]},
