@@ -43,7 +43,7 @@ USEARCH_PIN = "usearch==2.26.6"
 # HNSW parameters (see docs/vector-index.md for how they were chosen).
 HNSW_CONNECTIVITY = 16        # "M": graph links per node
 HNSW_EXPANSION_ADD = 64       # "efConstruction"
-HNSW_EXPANSION_SEARCH = 384   # "ef": candidate list size while searching
+HNSW_EXPANSION_SEARCH = 768   # "ef": candidate list size while searching
 HNSW_OVERSAMPLE = 4           # ask the graph for k * 4 candidates ...
 HNSW_MIN_CANDIDATES = 40      # ... and at least 40, then rescore them exactly in float32
 _DEFAULT_PARAMS = {"connectivity": HNSW_CONNECTIVITY, "expansion_add": HNSW_EXPANSION_ADD,

@@ -147,6 +147,29 @@ class _CheckedGzip(io.RawIOBase):
         super().close()
 
 
+def parse_xml_root(stream: BinaryIO, origin: str, what: str, hint: str, **options: bool):
+    """Parse a whole (small) XML file safely — no DTDs, entities or network — and return its root.
+
+    Every failure becomes a :class:`ParseError`: not well-formed XML names the line; anything else
+    says the file is not a readable ``what`` and how to fix it (``hint``).
+    """
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, **options)
+    try:
+        return etree.parse(stream, parser).getroot()
+    except ParseError:
+        raise
+    except etree.XMLSyntaxError as exc:
+        line = exc.position[0] if exc.position else exc.lineno
+        raise ParseError(
+            f"not well-formed XML: {exc.msg or exc}", path=origin, location=f"line {line}",
+            hint="the file is truncated or corrupt; download it again",
+        ) from None
+    except (ValueError, TypeError, LookupError, UnicodeError, RecursionError, OSError, etree.LxmlError) as exc:
+        raise ParseError(f"cannot read {what}: {exc}", path=origin, hint=hint) from None
+
+
 def read_head(path: Path) -> bytes:
     with open_source(path) as fh:
         return fh.read(SNIFF_BYTES)

@@ -19,6 +19,7 @@ from typing import BinaryIO, Iterator
 from lxml import etree
 
 from medcite.domain import DocKind, Document, ParseEvent, RecordError, Section
+from medcite.ingest.base import parse_xml_root
 from medcite.errors import ParseError
 from medcite.text import clean_block, clean_text
 
@@ -156,20 +157,7 @@ class MedQuADParser:
         return bool(_SNIFF_CHILD[m.group(1)].search(head, m.end()))
 
     def parse(self, stream: BinaryIO, origin: str) -> Iterator[ParseEvent]:
-        parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, remove_comments=True)
-        try:
-            root = etree.parse(stream, parser).getroot()
-        except ParseError:
-            raise
-        except etree.XMLSyntaxError as exc:
-            line = exc.position[0] if exc.position else exc.lineno
-            raise ParseError(
-                f"not well-formed XML: {exc.msg or exc}", path=origin, location=f"line {line}",
-                hint="the file is truncated or corrupt; download it again",
-            ) from None
-        except (ValueError, TypeError, LookupError, UnicodeError, RecursionError, OSError, etree.LxmlError) as exc:
-            raise ParseError(f"cannot read MedQuAD XML: {exc}", path=origin,
-                             hint="check that the file is a complete MedQuAD XML file") from None
+        root = parse_xml_root(stream, origin, "MedQuAD XML", "check that the file is a complete MedQuAD XML file", remove_comments=True)
         try:
             events = list(self._events(root, origin))
         except (ValueError, TypeError, LookupError, AttributeError, UnicodeError, RecursionError) as exc:

@@ -17,6 +17,7 @@ from typing import BinaryIO, Iterator
 from lxml import etree
 
 from medcite.domain import DocKind, Document, ParseEvent, RecordError, Section
+from medcite.ingest.base import parse_xml_root
 from medcite.errors import ParseError
 from medcite.ingest.pubmed import iso_date
 from medcite.text import clean_text, html_to_text
@@ -126,20 +127,7 @@ class NGCParser:
         return bool(m and _SNIFF_BODY.search(head, m.end()) and _SNIFF_FIELD.search(head, m.end()))
 
     def parse(self, stream: BinaryIO, origin: str) -> Iterator[ParseEvent]:
-        parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=True)
-        try:
-            root = etree.parse(stream, parser).getroot()
-        except ParseError:
-            raise
-        except etree.XMLSyntaxError as exc:
-            line = exc.position[0] if exc.position else exc.lineno
-            raise ParseError(
-                f"not well-formed XML: {exc.msg or exc}", path=origin, location=f"line {line}",
-                hint="the file is truncated or corrupt; download it again",
-            ) from None
-        except (ValueError, TypeError, LookupError, UnicodeError, RecursionError, OSError, etree.LxmlError) as exc:
-            raise ParseError(f"cannot read NGC XML: {exc}", path=origin,
-                             hint="check that the file is a complete NGC summary") from None
+        root = parse_xml_root(stream, origin, "NGC XML", "check that the file is a complete NGC summary", huge_tree=True)
         if root.tag != "Version":
             shown = root.tag if isinstance(root.tag, str) else "?"
             raise ParseError(

@@ -14,6 +14,7 @@ from typing import BinaryIO, Iterator
 from lxml import etree
 
 from medcite.domain import DocKind, Document, ParseEvent, RecordError, Section
+from medcite.ingest.base import parse_xml_root
 from medcite.errors import ParseError
 from medcite.ingest.pubmed import iso_date
 from medcite.text import clean_block, clean_text
@@ -143,21 +144,7 @@ class SPLParser:
         return bool(_SNIFF_ROOT.match(head) and _SNIFF_NS.search(head))
 
     def parse(self, stream: BinaryIO, origin: str) -> Iterator[ParseEvent]:
-        parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=True,
-                                 remove_comments=True, remove_pis=True)
-        try:
-            root = etree.parse(stream, parser).getroot()
-        except ParseError:
-            raise
-        except etree.XMLSyntaxError as exc:
-            line = exc.position[0] if exc.position else exc.lineno
-            raise ParseError(
-                f"not well-formed XML: {exc.msg or exc}", path=origin, location=f"line {line}",
-                hint="the file is truncated or corrupt; download it again",
-            ) from None
-        except (ValueError, TypeError, LookupError, UnicodeError, RecursionError, OSError, etree.LxmlError) as exc:
-            raise ParseError(f"cannot read SPL XML: {exc}", path=origin,
-                             hint="check that the file is a complete SPL label") from None
+        root = parse_xml_root(stream, origin, "SPL XML", "check that the file is a complete SPL label", huge_tree=True, remove_comments=True, remove_pis=True)
         if root.tag != f"{_N}document":
             shown = root.tag if isinstance(root.tag, str) else "?"
             raise ParseError(
