@@ -144,7 +144,7 @@ class TantivyIndex:
         *,
         path: Path | str | None = None,
         auto_sync: bool = True,
-        writer_heap_mb: int = 512,
+        writer_heap_mb: int = 128,
         rebuild_share: float = 0.3,
     ) -> None:
         self._tv = _tantivy()
