@@ -232,3 +232,24 @@ def test_shared_corpus_counts_and_reingest(shared: Path, tmp_path: Path) -> None
     assert again.added == again.updated == again.deleted == 0
     assert stats(svc) == before
     svc.close()
+
+
+def test_parallel_parsing_gives_the_same_store_and_errors(tmp_path: Path) -> None:
+    """Large files are parsed in a forked process; results and error handling must not change."""
+    from medcite.domain import IngestReport
+    from medcite.ingest.pipeline import Ingestor
+    from medcite.store.sqlite import Store
+
+    bad = _bad_files(tmp_path / "bad")
+    results = []
+    for threshold in (10**12, 0):  # in-process, then always forked
+        store = Store(tmp_path / f"p{threshold}.db")
+        ing = Ingestor(store, parallel_min_bytes=threshold)
+        report = IngestReport()
+        for f in (GOOD_PUBMED, UPDATE_PUBMED, FIXTURES / "pubmed" / "bad_record.xml", bad["truncated"], bad["corrupt_gzip"]):
+            ing.ingest_file(f, report)
+        rows = store.conn.execute("SELECT doc_id, content_hash, status FROM documents ORDER BY doc_id").fetchall()
+        results.append(([tuple(r) for r in rows], report.added, report.deleted, report.errors))
+        store.close()
+    assert results[0] == results[1]
+    assert any("line" in e and "truncated.xml" in e for e in results[1][3])

@@ -6,7 +6,8 @@ import glob
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+import multiprocessing as mp
+from typing import Any, Callable, Iterable, Iterator
 
 from medcite.domain import Deletion, Document, DocStatus, IngestReport, RecordError
 from medcite.errors import IngestError, ParseError
@@ -17,6 +18,25 @@ from medcite.store.sqlite import Store
 ProgressFn = Callable[[str, int, Path | None], None]
 """Called as ``(event, n, path)``: ``("file", 0, path)`` when a file starts, ``("docs", n, path)`` after
 ``n`` more documents, ``("done", 0, path)`` when a file ends."""
+
+
+def _parse_worker(parser: Any, path: Path, origin: str, queue: Any, batch: int = 256) -> None:
+    """Runs in a forked process: parse ``path`` and send events in batches; errors travel as values."""
+    try:
+        buf: list[Any] = []
+        with open_source(path) as stream:
+            for event in parser.parse(stream, origin):
+                buf.append(event)
+                if len(buf) >= batch:
+                    queue.put(("events", buf))
+                    buf = []
+        if buf:
+            queue.put(("events", buf))
+        queue.put(("done", None))
+    except IngestError as exc:
+        queue.put(("error", exc))
+    except Exception as exc:  # noqa: BLE001 — a parser bug must reach the parent as a clear error
+        queue.put(("error", ParseError(f"unreadable content: {exc}", path=origin)))
 
 
 def _ingestible(path: Path) -> bool:
@@ -76,8 +96,10 @@ class _FileCounts:
 class Ingestor:
     """Ingests files into a :class:`Store`; each file is atomic."""
 
-    def __init__(self, store: Store, progress: ProgressFn | None = None, batch_report: int = 200) -> None:
+    def __init__(self, store: Store, progress: ProgressFn | None = None, batch_report: int = 200,
+                 parallel_min_bytes: int = 8 * 1024 * 1024) -> None:
         self.store = store
+        self.parallel_min_bytes = parallel_min_bytes
         self.progress = progress
         self.batch_report = batch_report
         #: documents updated, deleted or retracted by this ingestor (for "needs re-review" flags)
@@ -124,9 +146,9 @@ class Ingestor:
         counts = _FileCounts()
         origin = str(path)
         pending = 0
-        with open_source(path) as stream, self.store.transaction():
+        with self.store.transaction():
             try:
-                for event in parser.parse(stream, origin):
+                for event in self._events(parser, path, origin):
                     if isinstance(event, Document):
                         outcome = self._store_document(event, parser.name, origin, counts)
                         pending += 1
@@ -151,6 +173,32 @@ class Ingestor:
         if pending and self.progress:
             self.progress("docs", pending, path)
         return counts
+
+    def _events(self, parser: Any, path: Path, origin: str) -> Iterator[Any]:
+        """The parser's events. A large file is parsed in a second process while this one stores what
+        it has parsed so far (parsing and storing each take about half the time: two cores, twice the
+        speed); small files, and systems without ``fork``, parse in-process."""
+        if path.stat().st_size < self.parallel_min_bytes or "fork" not in mp.get_all_start_methods():
+            with open_source(path) as stream:
+                yield from parser.parse(stream, origin)
+            return
+        ctx = mp.get_context("fork")
+        queue = ctx.Queue(maxsize=8)
+        worker = ctx.Process(target=_parse_worker, args=(parser, path, origin, queue), daemon=True)
+        worker.start()
+        try:
+            while True:
+                kind, payload = queue.get()
+                if kind == "events":
+                    yield from payload
+                elif kind == "error":
+                    raise payload
+                else:
+                    break
+        finally:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join(timeout=5)
 
     def _store_document(self, doc: Document, parser: str, origin: str, counts: _FileCounts) -> str:
         outcome, n_passages = self.store.upsert_document(doc, chunk_document, parser=parser, origin=origin)

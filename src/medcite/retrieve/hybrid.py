@@ -169,13 +169,13 @@ class HybridRetriever:
 
         t = time.perf_counter()
         fused = reciprocal_rank_fusion(runs, k=cfg.rrf_k, weights=weights, limit=depth)
-        rows = self.store.get_passages([int(f.key) for f in fused])
+        meta = self.store.passage_meta([int(f.key) for f in fused])
         cands = []
         for f in fused:
-            r = rows.get(int(f.key))
-            if r is None:
+            m = meta.get(int(f.key))
+            if m is None:
                 continue
-            cands.append(Candidate(int(f.key), r["doc_id"], r["kind"], r["year"], r["status"], f.score))
+            cands.append(Candidate(int(f.key), m[0], m[1], m[2], m[3], f.score))
         fused_rank = {int(f.key): (i + 1, f) for i, f in enumerate(fused)}
         if cfg.rerank_enabled:
             weights = cfg.rerank if max_per_doc is None else replace(cfg.rerank, max_per_doc=max_per_doc)
@@ -186,6 +186,7 @@ class HybridRetriever:
         chosen = list(ranked[:k])
         if prefer_kinds and prefer_extra:
             chosen += [c for c in ranked[k:] if c.kind in prefer_kinds][:prefer_extra]
+        rows = self.store.get_passages([c.key for c in chosen])  # full text only for what is returned
         hits: list[Hit] = []
         for rank, c in enumerate(chosen, start=1):
             r = rows[c.key]

@@ -264,6 +264,21 @@ class Store:
                 out[r["doc_id"]] = r
         return out
 
+    def passage_meta(self, ids: Sequence[int]) -> dict[int, tuple[str, str, int | None, str]]:
+        """(doc_id, kind, year, status) by passage row id — what ranking needs, without the text."""
+        out: dict[int, tuple[str, str, int | None, str]] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"""SELECT p.id, p.doc_id, d.kind, d.year, d.status FROM passages p
+                    JOIN documents d ON d.doc_id = p.doc_id WHERE p.id IN ({marks})""",
+                chunk,
+            ):
+                out[r[0]] = (r[1], r[2], r[3], r[4])
+        return out
+
     def get_passage(self, passage_id: str) -> sqlite3.Row:
         row = self.conn.execute(
             "SELECT id FROM passages WHERE passage_id = ?", (passage_id,)
