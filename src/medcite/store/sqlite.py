@@ -25,7 +25,7 @@ _PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA cache_size=-65536",
-    "PRAGMA mmap_size=1073741824",
+    "PRAGMA mmap_size=134217728",
     "PRAGMA temp_store=MEMORY",
     "PRAGMA busy_timeout=10000",
 )
