@@ -1,4 +1,4 @@
-"""The LLM composer (issue #5): against the real loopback mock server (tests/mock_openai.py) or MockChatModel.
+"""The LLM composer: against the real loopback mock server (tests/mock_openai.py) or MockChatModel.
 
 Decision tested here: when the LLM fails for good (timeouts, 429/5xx after the client's retries, a
 truncated stream), ``ask(llm=True)`` returns the extractive answer with ``metadata.llm_fallback`` saying

@@ -309,7 +309,7 @@ class Medcite:
         such as "and in pregnancy?" is answered about the thread's topic.
         """
         t0 = time.perf_counter()
-        use_llm = self.settings.llm_default if llm is None else llm  # LLM composer (#5)
+        use_llm = self.settings.llm_default if llm is None else llm
         chat = self.chat_model() if use_llm else None
         if use_llm and chat is None:
             from medcite.errors import ConfigError
@@ -360,7 +360,7 @@ class Medcite:
                       "best_passage_cover": comp.best_passage_cover,
                       "missing_terms": comp.missing_terms},
         )
-        if chat is not None:  # LLM composer (#5): the extractive answer above is its fallback
+        if chat is not None:  # the LLM composer: the extractive answer above is its fallback
             from medcite.answer.llm_composer import LLMComposer
 
             extractive, s = answer, self.settings
@@ -377,7 +377,7 @@ class Medcite:
         }
         return answer
 
-    # --- LLM (#5) --------------------------------------------------------------------------
+    # --- LLM --------------------------------------------------------------------------
 
     def chat_model(self) -> Any:
         """The configured chat model (``medcite.llm.client.ChatModel``); None when no LLM is configured."""

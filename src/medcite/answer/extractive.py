@@ -160,6 +160,7 @@ _PREFIX = 7
 _PREFIX_MARK = "~"
 
 
+@lru_cache(maxsize=65536)
 def with_prefixes(tokens: frozenset[str]) -> frozenset[str]:
     return tokens | {_PREFIX_MARK + t[:_PREFIX] for t in tokens if len(t) > _PREFIX and t.isalpha()}
 
@@ -260,7 +261,9 @@ _KIND_PRIOR = {
 }
 
 
+@lru_cache(maxsize=65536)
 def sentence_tokens(text: str) -> frozenset[str]:
+    """Stemmed word set of a sentence (cached: the same passages come back for related questions)."""
     return frozenset(stem(t) for t in tokenize(text))
 
 
@@ -376,6 +379,7 @@ def concept_present(concept: Concept, tokens: frozenset[str]) -> bool:
     return False
 
 
+@lru_cache(maxsize=65536)
 def _standalone_penalty(text: str) -> float | None:
     """None = unusable sentence; else a penalty for sentences that need context to make sense."""
     words = text.split()
@@ -469,6 +473,9 @@ class ExtractiveComposer:
         value_cues = list(dict.fromkeys(cue_map[stem(c.term)] for c in concepts if stem(c.term) in cue_map))
         scored: list[Scored] = []
         best_passage = 0.0
+        # cheap substring probes (the first 4 letters of every word of every concept's wordings)
+        probes = {w.lstrip(_PREFIX_MARK)[:4] for c in concepts for alt in c.alternatives for w in alt}
+        probes.discard("")
         for hit in hits[: cfg.passages]:
             meta = doc_meta.get(hit.doc_id, {})
             kind = infer_kind(hit.kind, hit.title, meta.get("publication_types", ()))
@@ -486,6 +493,9 @@ class ExtractiveComposer:
                 best_passage = max(best_passage, passage_cover)
             for s, e in sentence_spans(hit.text):
                 raw = hit.text[s:e]
+                lowered = raw.lower()
+                if not any(p in lowered for p in probes):
+                    continue  # mentions no question word in any form: cannot be relevant
                 text = _BULLET.sub("", raw).strip()
                 penalty = _standalone_penalty(text)
                 if penalty is None:

@@ -43,9 +43,9 @@ USEARCH_PIN = "usearch==2.26.6"
 # HNSW parameters (see docs/vector-index.md for how they were chosen).
 HNSW_CONNECTIVITY = 16        # "M": graph links per node
 HNSW_EXPANSION_ADD = 64       # "efConstruction"
-HNSW_EXPANSION_SEARCH = 768   # "ef": candidate list size while searching
-HNSW_OVERSAMPLE = 4           # ask the graph for k * 4 candidates ...
-HNSW_MIN_CANDIDATES = 40      # ... and at least 40, then rescore them exactly in float32
+HNSW_EXPANSION_SEARCH = 1024  # "ef": candidate list size while searching
+HNSW_OVERSAMPLE = 8           # ask the graph for k * 4 candidates ...
+HNSW_MIN_CANDIDATES = 80      # ... and at least 40, then rescore them exactly in float32
 _DEFAULT_PARAMS = {"connectivity": HNSW_CONNECTIVITY, "expansion_add": HNSW_EXPANSION_ADD,
                    "expansion_search": HNSW_EXPANSION_SEARCH}
 
