@@ -5,10 +5,10 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import re
 from pathlib import Path
 
 import pytest
+from fuzzing import mutations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -350,25 +350,8 @@ def test_round_trip_is_stable(doc: Document) -> None:
 _SAMPLES = [(FIX / n).read_bytes() for n in ("medcite.jsonl", "rct.jsonl", "pubmedqa.jsonl", "mixed.jsonl")]
 
 
-@st.composite
-def mutated(draw) -> bytes:
-    data = bytearray(draw(st.sampled_from(_SAMPLES)))
-    for op in draw(st.lists(st.sampled_from(["truncate", "flip", "insert", "drop"]), min_size=1, max_size=4)):
-        if not data:
-            break
-        if op == "truncate":
-            del data[draw(st.integers(0, len(data))):]
-        elif op == "flip":
-            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
-        elif op == "insert":
-            at = draw(st.integers(0, len(data)))
-            data[at:at] = draw(st.sampled_from([b"{", b"}", b'"', b"[", b"\n", b"\\u", b"\\ud800", b"\xff", b"<", b"&"]))
-        else:
-            marks = [m.span() for m in re.finditer(rb'[}\]"]', bytes(data))]
-            if marks:
-                s, e = draw(st.sampled_from(marks))
-                del data[s:e]
-    return bytes(data)
+def mutated():
+    return mutations(_SAMPLES, inserts=(b"{", b"}", b'"', b"[", b"\n", b"\\u", b"\\ud800", b"\xff", b"<", b"&"), droppable=rb'[}\]"]')
 
 
 def _check(data: bytes, name: str = "x.jsonl") -> None:

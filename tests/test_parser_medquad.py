@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import io
-import re
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from fuzzing import mutations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -195,25 +195,8 @@ def test_deterministic_output() -> None:
 _SAMPLES = [(FIX / rel).read_bytes() for rel in _FIXTURES]
 
 
-@st.composite
-def mutated(draw) -> bytes:
-    data = bytearray(draw(st.sampled_from(_SAMPLES)))
-    for op in draw(st.lists(st.sampled_from(["truncate", "flip", "insert", "drop_close"]), min_size=1, max_size=4)):
-        if not data:
-            break
-        if op == "truncate":
-            del data[draw(st.integers(0, len(data))):]
-        elif op == "flip":
-            data[draw(st.integers(0, len(data) - 1))] = draw(st.integers(0, 255))
-        elif op == "insert":
-            at = draw(st.integers(0, len(data)))
-            data[at:at] = draw(st.sampled_from([b"<", b"&", b"</", b"<!--", b"&#0;", b"]]>", b"\xff"]))
-        else:
-            closes = [m.span() for m in re.finditer(rb"</[A-Za-z][^>]*>", bytes(data))]
-            if closes:
-                s, e = draw(st.sampled_from(closes))
-                del data[s:e]
-    return bytes(data)
+def mutated():
+    return mutations(_SAMPLES)
 
 
 def _check(data: bytes) -> None:
