@@ -25,7 +25,8 @@ from medcite.text import flesch_kincaid_grade, sentence_spans, split_sentences, 
 
 _RECOMMEND = re.compile(
     r"\b(recommends?|recommended|recommendation|should (?:be|not|receive|start|begin|undergo|consider)|"
-    r"is indicated|are indicated|grade [ABCDI]\b|[ABCD] recommendation|I statement|suggests? (?:that )?(?:clinicians|offering))",
+    r"is indicated|are indicated|grade [ABCDI]\b|[ABCD] recommendation|I statement|suggests? (?:that )?(?:clinicians|offering))"
+    r"|^(?:offer|consider|do not (?:offer|use|give|start)|start|stop|give|avoid)\b",  # guideline imperatives (NICE style)
     re.I,
 )
 _CONCLUDE = re.compile(
@@ -473,6 +474,7 @@ class ExtractiveComposer:
         value_cues = list(dict.fromkeys(cue_map[stem(c.term)] for c in concepts if stem(c.term) in cue_map))
         scored: list[Scored] = []
         best_passage = 0.0
+        asked_stems = {stem(t) for t in question_terms}
         # cheap substring probes (the first 4 letters of every word of every concept's wordings)
         probes = {w.lstrip(_PREFIX_MARK)[:4] for c in concepts for alt in c.alternatives for w in alt}
         probes.discard("")
@@ -515,7 +517,8 @@ class ExtractiveComposer:
                         continue  # too hard to read for a lay reader, whatever it says
                     penalty += max(0.0, fk - cfg.patient_max_grade) * 0.06
                 recommend = bool(_RECOMMEND.search(text)) and kind in ("guideline", "drug_label", "patient_info")
-                caution = bool(_CAUTION.search(text))
+                # a caution word the question itself uses ("… in pregnancy?") marks the topic, not a caution
+                caution = any(stem(m.group(0).split()[-1]) not in asked_stems for m in _CAUTION.finditer(text))
                 cue = 0.0
                 if recommend:
                     cue += 0.15
