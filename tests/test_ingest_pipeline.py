@@ -253,3 +253,15 @@ def test_parallel_parsing_gives_the_same_store_and_errors(tmp_path: Path) -> Non
         store.close()
     assert results[0] == results[1]
     assert any("line" in e and "truncated.xml" in e for e in results[1][3])
+
+
+def test_demo_never_wipes_a_store_with_accounts(tmp_path: Path) -> None:
+    from medcite.errors import QueryError
+
+    svc = Medcite(Settings(db=tmp_path / "m.db", progress=False, embedder="none", cache_dir=tmp_path / "c"))
+    svc.ingest([GOOD_PUBMED])
+    svc.editorial.add_user("ada", "admin", "a long passphrase")
+    with pytest.raises(QueryError, match="would erase them"):
+        svc.demo(FIXTURES / "pubmed")
+    assert svc.stats()["documents"] > 0
+    svc.close()

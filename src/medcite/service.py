@@ -120,6 +120,7 @@ class Medcite:
                 hint="pass --corpus DIR or set MEDCITE_SHARED_DIR to the folder holding corpus/",
             )
         if fresh:
+            self._refuse_to_wipe_accounts()
             self.close()
             for suffix in ("", "-wal", "-shm"):
                 Path(str(self.settings.db) + suffix).unlink(missing_ok=True)
@@ -128,6 +129,27 @@ class Medcite:
             shutil.rmtree(str(self.settings.db) + ".tantivy", ignore_errors=True)
             self.drop_vectors()
         return self.ingest([corpus], progress=progress)
+
+    def _refuse_to_wipe_accounts(self) -> None:
+        """The demo rebuilds its store from scratch; never over a file that holds accounts or articles."""
+        db = Path(self.settings.db)
+        if not db.exists():
+            return
+        try:
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            try:
+                n = conn.execute(
+                    "SELECT (SELECT count(*) FROM review_users) + (SELECT count(*) FROM review_articles)"
+                ).fetchone()[0]
+            finally:
+                conn.close()
+        except sqlite3.Error:
+            return  # no editorial tables (or not a database at all): nothing to protect
+        if n:
+            raise QueryError(
+                f"{db} holds editorial accounts or articles; the demo would erase them",
+                hint="run the demo on another file: medcite --db demo.db demo",
+            )
 
     def reindex(self) -> dict[str, int]:
         """Re-chunk every document from its stored sections and rebuild the lexical index."""
