@@ -334,8 +334,6 @@ class Medcite:
         use_llm = self.settings.llm_default if llm is None else llm
         chat = self.chat_model() if use_llm else None
         if use_llm and chat is None:
-            from medcite.errors import ConfigError
-
             raise ConfigError("no LLM configured — set MEDCITE_LLM_BASE_URL and MEDCITE_LLM_MODEL",
                               hint="or ask without --llm; docs/llm.md shows vLLM, llama.cpp and Ollama set-ups")
         q, notes = clean_question(question, self.settings.max_question_chars)
@@ -503,8 +501,10 @@ class Medcite:
         Patient-information documents are answers to named questions ("How is Huntington disease
         inherited?"); matching on those questions finds the page written for exactly this question.
         """
-        if not terms or (filters is not None and filters.kinds and "patient_info" not in filters.kinds):
-            return []
+        if not terms or (filters is not None and (
+                (filters.kinds and "patient_info" not in filters.kinds)
+                or filters.year_min is not None or filters.year_max is not None or filters.sources)):
+            return []  # the main run already honours filters this shortcut cannot check
         from medcite.index.terms import fts_quote
 
         store = self.open_existing()
