@@ -211,6 +211,18 @@ def _dedupe(items: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 
+def _keywords_and_languages(keyword_parent: etree._Element, language_parent: etree._Element) -> dict[str, list[str]]:
+    """Document metadata: ``keywords`` and ``languages``, each only when the record has some."""
+    metadata: dict[str, list[str]] = {}
+    keywords = _dedupe(_texts(keyword_parent, "KeywordList/Keyword"))
+    if keywords:
+        metadata["keywords"] = list(keywords)
+    languages = _dedupe(_texts(language_parent, "Language"))
+    if languages:
+        metadata["languages"] = list(languages)
+    return metadata
+
+
 class PubMedParser:
     """Parser for PubMed/MEDLINE ``PubmedArticleSet`` XML."""
 
@@ -330,13 +342,7 @@ class PubMedParser:
                         break
         pub_types = _dedupe(_texts(article, "PublicationTypeList/PublicationType"))
         mesh = _dedupe(_texts(citation, "MeshHeadingList/MeshHeading/DescriptorName"))
-        metadata: dict[str, list[str]] = {}
-        keywords = _dedupe(_texts(citation, "KeywordList/Keyword"))
-        if keywords:
-            metadata["keywords"] = list(keywords)
-        languages = _dedupe(_texts(article, "Language"))
-        if languages:
-            metadata["languages"] = list(languages)
+        metadata = _keywords_and_languages(citation, article)
         return self._document(
             pmid=pmid, version=_version(pmid_el), title=title, source=source, date=date, year=year,
             authors=_authors(article.find("AuthorList")), pmcid=_pmcid(ids.get("pmc")), doi=doi,
@@ -364,13 +370,7 @@ class PubMedParser:
         ids = _article_ids(elem.find("PubmedBookData"))
         authors = _authors(doc.find("AuthorList")) or (_authors(book.find("AuthorList")) if book is not None else ())
         pub_types = _dedupe(_texts(doc, "PublicationType"))
-        metadata: dict[str, list[str]] = {}
-        keywords = _dedupe(_texts(doc, "KeywordList/Keyword"))
-        if keywords:
-            metadata["keywords"] = list(keywords)
-        languages = _dedupe(_texts(doc, "Language"))
-        if languages:
-            metadata["languages"] = list(languages)
+        metadata = _keywords_and_languages(doc, doc)
         return self._document(
             pmid=pmid, version=_version(pmid_el), title=title, source=source, date=date, year=year,
             authors=authors, pmcid=_pmcid(ids.get("pmc")), doi=ids.get("doi"), mesh=(),

@@ -99,12 +99,8 @@ class Store:
         """Record ``expected`` under ``key`` on first use; raise ReindexRequired on a mismatch."""
         current = self.get_meta(key)
         if current is None:
-            if self.document_count() == 0:
-                self.set_meta(key, expected)
-                return
             self.set_meta(key, expected)
-            return
-        if current != expected:
+        elif current != expected:
             raise ReindexRequired(
                 f"the store was built with {what} {current!r} but this medcite uses {expected!r}",
                 hint="run `medcite reindex` to rebuild passages and indexes",
