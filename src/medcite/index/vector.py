@@ -44,8 +44,8 @@ USEARCH_PIN = "usearch==2.26.6"
 HNSW_CONNECTIVITY = 16        # "M": graph links per node
 HNSW_EXPANSION_ADD = 64       # "efConstruction"
 HNSW_EXPANSION_SEARCH = 1024  # "ef": candidate list size while searching
-HNSW_OVERSAMPLE = 8           # ask the graph for k * 4 candidates ...
-HNSW_MIN_CANDIDATES = 80      # ... and at least 40, then rescore them exactly in float32
+HNSW_OVERSAMPLE = 8           # ask the graph for k * 8 candidates ...
+HNSW_MIN_CANDIDATES = 80      # ... and at least 80, then rescore them exactly in float32
 _DEFAULT_PARAMS = {"connectivity": HNSW_CONNECTIVITY, "expansion_add": HNSW_EXPANSION_ADD,
                    "expansion_search": HNSW_EXPANSION_SEARCH}
 
@@ -607,7 +607,7 @@ def _write_graph(graph: Any, base: Path, prefix: str) -> dict[str, Any]:
 class HnswIndex(_StoredVectors):
     """usearch HNSW over int8-quantised vectors; candidates are rescored exactly with the float32 copy.
 
-    A search asks the graph for ``max(k * 4, 40)`` candidates and returns the best k by exact cosine,
+    A search asks the graph for ``max(k * 8, 80)`` candidates and returns the best k by exact cosine,
     so the int8 quantisation costs (almost) no ranking quality.
     """
 
