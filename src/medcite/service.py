@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from medcite.answer.build import assemble, doc_meta_from_rows
-from medcite.answer.extractive import ExtractiveComposer
+from medcite.answer.extractive import CONVERSATIONAL, ExtractiveComposer, answer_type_words
 from medcite.answer.related import related_questions, remember_question
 from medcite.answer.schema import Answer
 from medcite.domain import Hit, IngestReport
@@ -358,7 +358,11 @@ class Medcite:
                                      prefer_extra=12)
             hits = fuse_hits(hits, asked.hits)
         if audience == "patient":
-            hits = fuse_hits(hits, self._question_matches(query_terms(search_text), filters))
+            # the pages written for this very question join the candidates without reordering the
+            # main run (whose top titles tell the composer what the question is about)
+            have = {h.passage_id for h in hits}
+            extra = [h for h in self._question_matches(query_terms(search_text), filters) if h.passage_id not in have]
+            hits += [replace(h, rank=len(hits) + i) for i, h in enumerate(extra, start=1)]
         hits += self._graded_recommendations(hits, audience)
         t_retrieve = time.perf_counter()
         aq = main.analyzed
@@ -507,16 +511,34 @@ class Medcite:
             return []  # the main run already honours filters this shortcut cannot check
         from medcite.index.terms import fts_quote
 
+        from medcite.index.terms import tokenize
+        from medcite.text import stem
+
+        terms = [t for t in terms if t not in CONVERSATIONAL]
+        if not terms:
+            return []
         store = self.open_existing()
         match = "title : (" + " OR ".join(fts_quote(t) for t in terms) + ")"
         try:
-            docs = [r[0] for r in store.conn.execute(
-                """SELECT p.doc_id, min(bm25(passages_fts, 1.0, 0.0, 0.0)) AS s FROM passages_fts
-                   CROSS JOIN passages p ON p.id = passages_fts.rowid CROSS JOIN documents d ON d.doc_id = p.doc_id
-                   WHERE passages_fts MATCH ? AND d.kind = 'patient_info' GROUP BY p.doc_id ORDER BY s LIMIT ?""",
-                (match, n_docs))]
+            cands = store.conn.execute(
+                """SELECT doc_id, min(s) AS best, title FROM (
+                       SELECT p.doc_id AS doc_id, bm25(passages_fts, 1.0, 0.0, 0.0) AS s, d.title AS title
+                       FROM passages_fts CROSS JOIN passages p ON p.id = passages_fts.rowid
+                       CROSS JOIN documents d ON d.doc_id = p.doc_id
+                       WHERE passages_fts MATCH ? AND d.kind = 'patient_info' ORDER BY s LIMIT 400)
+                   GROUP BY doc_id ORDER BY best, doc_id LIMIT 40""", (match,)).fetchall()
         except sqlite3.OperationalError:
             return []
+        # the page whose question names most of the asker's words first; among equals, the one that
+        # asks for the kind of answer wanted ("What are the treatments for …" for "which pills?")
+        own = {stem(t) for t in terms}
+        kinds = {stem(w) for w in answer_type_words(terms)} - own
+
+        def key(row: tuple[str, float, str]) -> tuple[int, int, float, str]:
+            words = {stem(w) for w in tokenize(row[2] or "")}
+            return (-len(own & words), -bool(kinds & words), row[1], row[0])
+
+        docs = [r[0] for r in sorted(cands, key=key)[:n_docs]]
         ids = [r[0] for d in docs for r in store.conn.execute(
             "SELECT id FROM passages WHERE doc_id = ? ORDER BY section_ord, id LIMIT 4", (d,))]
         return hits_from_ids(store, ids, [0.0] * len(ids), "question-match")

@@ -61,6 +61,11 @@ _SKIP_HEADINGS = re.compile(r"trial registration|abbreviation|funding|competing|
                             r"definition|objective|methodolog|description of|bibliographic|availability|"
                             r"disclaimer|copyright", re.I)
 _BULLET = re.compile(r"^[•\-\*·]\s*")
+#: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
+_OPEN_END = re.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
+                       r"in|by|from|as|like|following|between|than)$", re.I)
+#: a grade written after the sentence it grades ("… born between 1945 and 1965. (B recommendation)")
+_TRAILING_GRADE = re.compile(r"\s*\((?:grade )?[ABCDI] (?:recommendation|statement)\)\.?", re.I)
 _SYMBOLS = re.compile(r"[0-9%=<>±×/;:|()\[\]]")
 
 BOTTOM = "Bottom line"
@@ -144,6 +149,20 @@ _FINDING = re.compile(
 _RESULT_HEADING = re.compile(r"result|conclusion|finding|discussion|summary|main outcome|interpretation", re.I)
 
 
+def answer_type_words(terms: Sequence[str]) -> list[str]:
+    """The words that name the kind of answer the question's words ask for, as written in titles.
+
+    "Which pills …?" → treatment, treatments, therapy …: a patient page titled "What are the
+    treatments for Hashimoto's disease?" answers it although it never says "pills".
+    """
+    asked = {stem(t) for t in terms}
+    out: list[str] = []
+    for asks, answers in _ANSWER_TYPES:
+        if asked & {stem(w) for w in asks.split()}:
+            out.extend(w for w in answers.split() if w not in out)
+    return out
+
+
 @lru_cache(maxsize=1)
 def _answer_type_map() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}
@@ -197,6 +216,7 @@ class Scored:
     grade: str | None = None
     section: str = ""
     can_lead: bool = True   # may open the answer: from a document about the focus, missing ≤ 1 specific word
+    hard: bool = False      # patient mode: above the hard reading-grade limit
 
 
 @dataclass
@@ -239,8 +259,13 @@ class ComposerConfig:
     passages: int = 90
     duplicate_jaccard: float = 0.55
     patient_max_grade: float = 8.0
-    #: patient mode never quotes a sentence above this reading grade
+    #: patient mode quotes a sentence above this reading grade only when no easier sentence answers
+    #: (at most ``patient_max_hard`` of them, scored ``hard_penalty`` lower)
     patient_hard_limit: float = 12.0
+    patient_max_hard: int = 1
+    #: patient mode: score lost per reading grade above ``patient_max_grade``
+    grade_penalty: float = 0.06
+    hard_penalty: float = 0.1
     #: how many of the best candidates the composition keeps (for explanations and diagnostics)
     keep_ranked: int = 25
     #: bonus for a sentence that states the kind of value the question asks for
@@ -332,6 +357,7 @@ ASPECT_WEIGHT = 1.5
 CONTEXT_WEIGHT = 0.4
 CTX_CREDIT = 0.35
 IDF_CAP = 8.0
+FOCUS_BAND = 0.85
 
 
 _INTERROGATIVE = frozenset("what which how when why who whom where is are can could does do did should will would "
@@ -386,6 +412,8 @@ def _standalone_penalty(text: str) -> float | None:
     words = text.split()
     if len(text) < 30 or len(words) < 5 or text.endswith((":", "?", ",", ";")):
         return None
+    if _OPEN_END.search(text.rstrip(".")):
+        return None  # the sentence stops where its list or object should begin
     if not text[0].isupper() and not text[0].isdigit():
         return None
     symbols = len(_SYMBOLS.findall(text)) / max(1, len(text))
@@ -463,7 +491,12 @@ class ExtractiveComposer:
         # the focus is the most specific word of the topic (or of the question when no topic is clear);
         # every cited sentence must mention it (in the sentence or its document's title/heading)
         topic = [c for c in concepts if c.topic]
-        focus = max(topic or [c for c in concepts if not c.asks] or concepts, key=lambda c: (c.idf, c.term))
+        pool = topic or [c for c in concepts if not c.asks] or concepts
+        focus = max(pool, key=lambda c: (c.idf, c.term))
+        # without a clear topic, idf alone cannot tell "pinworms" from "family" in "My son has pinworms …
+        # does the rest of the family need treatment?": every word within FOCUS_BAND of the rarest is a focus
+        foci = [focus] if topic else [c for c in pool if c.idf >= FOCUS_BAND * focus.idf]
+        focus_terms = {c.term for c in foci}
         # a bottom line must come from a document about the focus (named in its title or heading) and,
         # when the question names the kind of answer it wants ("treatment", "dose", "symptoms"), must
         # speak of that kind: a screening recommendation does not answer "what is the treatment of …"
@@ -491,9 +524,14 @@ class ExtractiveComposer:
             title_cover = sum(c.idf for c in concepts if c.term in in_ctx) / total_idf
             passage_tokens = with_prefixes(sentence_tokens(hit.text)) | ctx
             passage_cover = sum(c.idf for c in concepts if concept_present(c, passage_tokens)) / total_idf
-            if concept_present(focus, passage_tokens):
+            if any(concept_present(c, passage_tokens) for c in foci):
                 best_passage = max(best_passage, passage_cover)
-            for s, e in sentence_spans(hit.text):
+            spans = sentence_spans(hit.text)
+            for i, (s, e) in enumerate(spans):
+                if i + 1 < len(spans):
+                    nxt = _TRAILING_GRADE.match(hit.text, spans[i + 1][0])
+                    if nxt is not None and hit.text[e:spans[i + 1][0]].strip() == "":
+                        e = nxt.end()  # the grade belongs to this sentence, not to the next one
                 raw = hit.text[s:e]
                 lowered = raw.lower()
                 if not any(p in lowered for p in probes):
@@ -511,11 +549,13 @@ class ExtractiveComposer:
                             for c in concepts) / total_idf
                 if cover < min(cfg.min_cover, cfg.min_lead_cover):
                     continue
+                hard = False
                 if audience == "patient":
                     fk = flesch_kincaid_grade(text)
-                    if fk > cfg.patient_hard_limit:
-                        continue  # too hard to read for a lay reader, whatever it says
-                    penalty += max(0.0, fk - cfg.patient_max_grade) * 0.06
+                    # too hard for a lay reader: quoted only when nothing easier says it (see _pick)
+                    hard = fk > cfg.patient_hard_limit
+                    penalty += (min(max(0.0, fk - cfg.patient_max_grade), cfg.patient_hard_limit - cfg.patient_max_grade)
+                                * cfg.grade_penalty) + (cfg.hard_penalty if hard else 0.0)
                 recommend = bool(_RECOMMEND.search(text)) and kind in ("guideline", "drug_label", "patient_info")
                 # a caution word the question itself uses ("… in pregnancy?") marks the topic, not a caution
                 caution = any(stem(m.group(0).split()[-1]) not in asked_stems for m in _CAUTION.finditer(text))
@@ -543,11 +583,11 @@ class ExtractiveComposer:
                     Scored(
                         text=text, passage_id=hit.passage_id, doc_id=hit.doc_id, kind=kind, heading=hit.heading,
                         rank=hit.rank, cover=round(cover, 4), score=round(score, 6),
-                        focus=focus.term in present or focus.term in in_ctx,
-                        can_lead=focus.term in in_ctx
+                        focus=bool(focus_terms & (present | in_ctx)),
+                        can_lead=bool(focus_terms & in_ctx)
                         and (not asked_types or bool(asked_types & (present | in_ctx))),
 
-                        tokens=tokens, caution=caution, recommend=recommend,
+                        tokens=tokens, caution=caution, recommend=recommend, hard=hard,
                         grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
                     )
                 )
@@ -562,10 +602,13 @@ class ExtractiveComposer:
 
         chosen: list[Scored] = []
         per_doc: dict[str, int] = {}
+        max_hard = cfg.patient_max_hard
 
         def take(x: Scored, section: str) -> bool:
             cap = cfg.max_per_guideline if x.kind in ("guideline", "drug_label") else cfg.max_per_doc
             if per_doc.get(x.doc_id, 0) >= cap:
+                return False
+            if x.hard and sum(y.hard for y in chosen) >= max_hard:
                 return False
             for y in chosen:
                 inter = len(x.tokens & y.tokens)
@@ -578,7 +621,9 @@ class ExtractiveComposer:
 
         strong = ("guideline", "systematic_review") if audience != "patient" else ("patient_info", "guideline")
         lead = [x for x in scored if x.focus and x.can_lead and x.cover >= cfg.answer_cover]
-        firsts = [x for x in lead if x.kind in strong] or lead
+        readable = [x for x in lead if not x.hard]
+        readable = readable or lead
+        firsts = [x for x in readable if x.kind in strong] or readable
         for x in firsts:
             if take(x, BOTTOM):
                 comp.bottom.append(x)
@@ -658,5 +703,5 @@ def kind_label(kind: str) -> str:
         return "Other"
 
 
-__all__ = ["ExtractiveComposer", "ComposerConfig", "Composition", "Scored", "BOTTOM", "idf_from_counts",
+__all__ = ["ExtractiveComposer", "ComposerConfig", "Composition", "Scored", "BOTTOM", "answer_type_words", "idf_from_counts",
            "kind_label", "level_for"]
