@@ -153,6 +153,16 @@ def test_patient_page_is_preferred_for_patients(corpus_svc: Medcite, audience: s
         assert a.reading_grade <= 9, a.reading_grade
 
 
+def test_patient_pages_are_matched_on_their_own_question(corpus_svc: Medcite) -> None:
+    # the page titled with the asker's topic *and* the kind of answer asked for ("which pills" → treated)
+    hits = corpus_svc._question_matches(["mother", "glaucoma", "pills"], None)
+    assert hits and hits[0].doc_id == "local:glaucoma-patient-2", [(h.doc_id, h.title) for h in hits]
+    assert {h.doc_id for h in hits} <= {"local:glaucoma-patient", "local:glaucoma-patient-2"}
+    a = corpus_svc.ask("My mother has glaucoma. Which pills or drops will she need?", "patient")
+    assert_valid(a)
+    assert "local:glaucoma-patient-2" in {r.doc_id for r in a.references}
+
+
 def test_screening_answer_states_the_graded_recommendation(corpus_svc: Medcite) -> None:
     a = corpus_svc.ask("At what age should colorectal cancer screening start?")
     assert_valid(a)

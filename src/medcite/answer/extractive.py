@@ -217,6 +217,7 @@ class Scored:
     section: str = ""
     can_lead: bool = True   # may open the answer: from a document about the focus, missing ≤ 1 specific word
     hard: bool = False      # patient mode: above the hard reading-grade limit
+    plain: bool = False     # patient mode: an easy sentence of a patient page (may add context)
 
 
 @dataclass
@@ -266,6 +267,10 @@ class ComposerConfig:
     #: patient mode: score lost per reading grade above ``patient_max_grade``
     grade_penalty: float = 0.06
     hard_penalty: float = 0.1
+    hard_only_when_needed: bool = False
+    hard_bottom_only: bool = True
+    #: patient mode: an easy sentence of a patient page may fill a section at this (lower) cover
+    patient_min_cover: float = 0.35
     #: how many of the best candidates the composition keeps (for explanations and diagnostics)
     keep_ranked: int = 25
     #: bonus for a sentence that states the kind of value the question asks for
@@ -473,7 +478,11 @@ class ExtractiveComposer:
         coverable = [t for t in question_terms
                      if not any(ch.isdigit() for ch in t) and t not in CONVERSATIONAL and len(t) > 2]
         if df is not None:
-            comp_missing = [t for t in coverable if len(t) >= 5 and t.isalpha() and df(t) == 0]
+            # words that name the kind of answer ("pills", "dosage") are not the topic: a corpus that never
+            # says "pills" can still say how a disease is treated
+            types = _answer_type_map()
+            comp_missing = [t for t in coverable
+                            if len(t) >= 5 and t.isalpha() and stem(t) not in types and df(t) == 0]
             if comp_missing:
                 return Composition(missing_terms=comp_missing)
         capped = lambda t: min(idf(t), IDF_CAP)  # noqa: E731 — one very rare word must not outweigh the rest
@@ -549,9 +558,10 @@ class ExtractiveComposer:
                             for c in concepts) / total_idf
                 if cover < min(cfg.min_cover, cfg.min_lead_cover):
                     continue
-                hard = False
+                hard = plain = False
                 if audience == "patient":
                     fk = flesch_kincaid_grade(text)
+                    plain = fk <= cfg.patient_max_grade and kind == "patient_info"
                     # too hard for a lay reader: quoted only when nothing easier says it (see _pick)
                     hard = fk > cfg.patient_hard_limit
                     penalty += (min(max(0.0, fk - cfg.patient_max_grade), cfg.patient_hard_limit - cfg.patient_max_grade)
@@ -587,7 +597,7 @@ class ExtractiveComposer:
                         can_lead=bool(focus_terms & in_ctx)
                         and (not asked_types or bool(asked_types & (present | in_ctx))),
 
-                        tokens=tokens, caution=caution, recommend=recommend, hard=hard,
+                        tokens=tokens, caution=caution, recommend=recommend, hard=hard, plain=plain,
                         grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
                     )
                 )
@@ -608,7 +618,7 @@ class ExtractiveComposer:
             cap = cfg.max_per_guideline if x.kind in ("guideline", "drug_label") else cfg.max_per_doc
             if per_doc.get(x.doc_id, 0) >= cap:
                 return False
-            if x.hard and sum(y.hard for y in chosen) >= max_hard:
+            if x.hard and (sum(y.hard for y in chosen) >= max_hard or (cfg.hard_bottom_only and section != BOTTOM)):
                 return False
             for y in chosen:
                 inter = len(x.tokens & y.tokens)
@@ -622,12 +632,16 @@ class ExtractiveComposer:
         strong = ("guideline", "systematic_review") if audience != "patient" else ("patient_info", "guideline")
         lead = [x for x in scored if x.focus and x.can_lead and x.cover >= cfg.answer_cover]
         readable = [x for x in lead if not x.hard]
+        if readable and cfg.hard_only_when_needed:
+            max_hard = 0  # a readable sentence can open the answer: no hard ones at all
         readable = readable or lead
         firsts = [x for x in readable if x.kind in strong] or readable
         for x in firsts:
             if take(x, BOTTOM):
                 comp.bottom.append(x)
                 break
+        if not comp.bottom:
+            return comp  # nothing may open the answer: insufficient evidence
         for x in lead:
             if len(comp.bottom) >= cfg.max_bottom:
                 break
@@ -635,7 +649,8 @@ class ExtractiveComposer:
                 if take(x, BOTTOM):
                     comp.bottom.append(x)
         for x in scored:
-            if x in chosen or x.score < cfg.min_section_score or x.cover < cfg.min_cover:
+            need = cfg.patient_min_cover if x.plain else cfg.min_cover
+            if x in chosen or x.score < cfg.min_section_score or x.cover < need:
                 continue
             if x.caution and len(comp.cautions) < cfg.max_cautions and x.focus:
                 if take(x, "Cautions"):
@@ -645,7 +660,7 @@ class ExtractiveComposer:
             elif x.recommend and len(comp.recommendations) < cfg.max_recommendations and x.cover >= cfg.answer_cover:
                 if take(x, "Recommendations"):
                     comp.recommendations.append(x)
-            elif len(comp.evidence) < cfg.max_evidence and x.cover >= cfg.answer_cover:
+            elif len(comp.evidence) < cfg.max_evidence and x.cover >= (need if x.plain else cfg.answer_cover):
                 if take(x, "What the evidence says"):
                     comp.evidence.append(x)
         self._expand_lead(comp, scored, chosen, per_doc, take, audience)

@@ -1,0 +1,83 @@
+"""The extractive composer's sentence rules, on hand-made hits (no store needed).
+
+Trailing grades stay with the sentence they grade; sentences that stop where their list should begin are
+never quoted; in patient mode a sentence above the hard reading-grade limit is quoted only as the bottom
+line, and only one of them; without a clear topic, every word about as specific as the rarest is a focus.
+"""
+
+from __future__ import annotations
+
+from medcite.answer.extractive import BOTTOM, ComposerConfig, ExtractiveComposer, answer_type_words
+from medcite.domain import Hit
+from medcite.text import flesch_kincaid_grade
+
+
+def hit(n: int, text: str, title: str, kind: str = "guideline", heading: str = "Recommendations") -> Hit:
+    return Hit(passage_id=f"p{n}", doc_id=f"d{n}", rank=n, score=1.0 / n, kind=kind, title=title,
+               heading=heading, text=text, source="Test Organisation")
+
+
+def idf(term: str) -> float:
+    return 5.0
+
+
+def select(terms, hits, audience="clinician", question="", config=None):
+    return ExtractiveComposer(config).select(terms, [], hits, {}, idf, audience, df=lambda t: 10, question=question)
+
+
+def test_a_trailing_grade_is_quoted_with_the_sentence_it_grades() -> None:
+    text = ("The task force recommends offering one-time screening for hepatitis C infection to adults born "
+            "between 1945 and 1965. (B recommendation) Clinical considerations follow.")
+    comp = select(["hepatitis", "screening", "adults"], [hit(1, text, "Hepatitis C screening in adults")])
+    assert comp.bottom, comp
+    assert comp.bottom[0].text.endswith("between 1945 and 1965. (B recommendation)")
+    assert comp.bottom[0].text in text  # still verbatim
+
+
+def test_a_sentence_that_stops_before_its_list_is_never_quoted() -> None:
+    hits = [hit(1, "Foods with folic acid in them include\nFolic acid helps to prevent birth defects of the spine.",
+                "Folic acid", kind="patient_info", heading="Summary")]
+    comp = select(["folic", "acid", "foods"], hits, "patient")
+    quoted = [x.text for x in comp.chosen]
+    assert quoted and all(not t.endswith("include") for t in quoted), quoted
+
+
+def test_patient_mode_quotes_one_hard_sentence_only_as_the_bottom_line() -> None:
+    hard = ("Hashimoto disease, with or without hypothyroidism, is treated with synthetic thyroxine, "
+            "which is manufactured levothyroxine administered orally every morning.")
+    hard2 = ("Hashimoto thyroiditis treatment necessitates periodic laboratory evaluation of thyrotropin "
+             "concentrations with individualized levothyroxine dosage modification.")
+    assert flesch_kincaid_grade(hard) > 12 and flesch_kincaid_grade(hard2) > 12
+    hits = [hit(1, f"{hard} {hard2}", "What are the treatments for Hashimoto disease?", kind="patient_info",
+                heading="Treatment")]
+    comp = select(["hashimoto", "treated"], hits, "patient", question="How is Hashimoto disease treated?")
+    assert [x.section for x in comp.chosen if x.hard] == [BOTTOM]
+    assert len(comp.chosen) == 1
+    # a readable sentence that answers opens the answer instead, and the hard one is left out
+    easy = "Hashimoto disease is treated with a daily thyroid pill."
+    hits = [hit(1, f"{hard} {easy}", "What are the treatments for Hashimoto disease?", kind="patient_info",
+                heading="Treatment")]
+    comp = select(["hashimoto", "treated"], hits, "patient", question="How is Hashimoto disease treated?")
+    assert comp.bottom[0].text == easy
+    # with no hard sentence allowed, the only answer is "insufficient evidence"
+    comp = select(["hashimoto", "treated"], [hit(1, hard, "What are the treatments for Hashimoto disease?",
+                                                 kind="patient_info", heading="Treatment")],
+                  "patient", config=ComposerConfig(patient_max_hard=0))
+    assert not comp.chosen
+
+
+def test_without_a_clear_topic_every_specific_word_is_a_focus() -> None:
+    # "family" is about as rare as "pinworms" here; the page about pinworms must still be able to answer
+    text = "The medicines used to treat pinworm are mebendazole and albendazole, given twice two weeks apart."
+    hits = [hit(1, text, "What are the treatments for pinworm infection?", kind="patient_info", heading="Treatment")]
+    weights = {"pinworms": 4.8, "family": 5.2, "medicine": 6.0}
+    comp = ExtractiveComposer().select(["pinworms", "medicine", "family"], [], hits, {},
+                                       lambda t: weights.get(t, 3.0), "patient", df=lambda t: 10,
+                                       question="My son has pinworms. What medicine gets rid of them?")
+    assert comp.bottom and comp.bottom[0].doc_id == "d1", comp
+
+
+def test_answer_type_words_name_the_kind_of_answer_asked_for() -> None:
+    assert "treatments" in answer_type_words(["hashimoto", "pills"])
+    assert "dose" in answer_type_words(["dosage"])
+    assert answer_type_words(["hashimoto"]) == []
