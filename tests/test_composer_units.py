@@ -81,3 +81,42 @@ def test_answer_type_words_name_the_kind_of_answer_asked_for() -> None:
     assert "treatments" in answer_type_words(["hashimoto", "pills"])
     assert "dose" in answer_type_words(["dosage"])
     assert answer_type_words(["hashimoto"]) == []
+
+
+def test_abbreviations_a_document_defines_are_resolved_in_its_other_sentences() -> None:
+    from medcite.answer.extractive import defined_abbreviations
+
+    got = dict(defined_abbreviations("CO2 laser cryptolysis (LC) was compared with radiofrequency (RF) ablation."))
+    assert got["LC"] == frozenset({"laser", "cryptolysis"}) and got["RF"] == frozenset({"radiofrequency"})
+    assert defined_abbreviations("in 24 patients (PEMF) and the drug (aspirin)") == ()
+    methods = "Patients with delayed union received pulsed electromagnetic field (PEMF) stimulation or sham."
+    result = "At the end of the study PEMF led to union in 77.4% of patients versus 48.1% with sham."
+    hits = [hit(1, methods, "A randomized trial", kind="randomized_trial", heading="METHODS"),
+            Hit(passage_id="p2", doc_id="d1", rank=2, score=0.5, kind="randomized_trial",
+                title="A randomized trial", heading="RESULTS", text=result)]
+    comp = select(["pulsed", "electromagnetic", "field", "union"], hits)
+    scored = {x.text: x for x in comp.ranked}
+    assert result in scored and scored[result].cover == 1.0, comp.ranked
+    # the pronoun "he" is not the abbreviation "HE"
+    hits = [hit(1, "Hashimoto encephalitis (HE) is rare. Most patients with HE respond to steroids quickly.",
+                "Hashimoto encephalitis", kind="patient_info", heading="Treatment")]
+    comp = select(["hashimoto", "encephalitis", "steroids"], hits, "patient")
+    assert any(x.text.startswith("Most patients with HE") and x.cover == 1.0 for x in comp.ranked)
+
+
+def test_baseline_tables_aims_and_other_studies_never_extend_the_lead_study() -> None:
+    title = "Laser versus radiofrequency for tonsil halitosis: a randomized trial"
+    sentences = [
+        "Laser cryptolysis reduced halitosis scores significantly more than radiofrequency ablation (p < 0.05).",
+        "Patient demographics were comparable between the two groups for age and sex (p = 0.45).",
+        "The aim of this study was to compare laser cryptolysis with radiofrequency ablation for halitosis.",
+        "Finkelstein et al. concluded that laser cryptolysis is effective for halitosis in adults.",
+        "Pain after laser cryptolysis was lower than after radiofrequency ablation on every day (p < 0.01).",
+    ]
+    hits = [Hit(passage_id=f"p{i}", doc_id="d1", rank=i + 1, score=1.0, kind="randomized_trial", title=title,
+                heading="RESULTS", text=t) for i, t in enumerate(sentences)]
+    comp = select(["laser", "cryptolysis", "radiofrequency", "halitosis"], hits,
+                  question="Is laser cryptolysis better than radiofrequency ablation for halitosis?")
+    quoted = {x.text for x in comp.chosen}
+    assert sentences[0] in quoted and sentences[4] in quoted, quoted
+    assert not quoted & {sentences[1], sentences[2], sentences[3]}, quoted

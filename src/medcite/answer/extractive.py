@@ -47,9 +47,13 @@ _DANGLING = re.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|thei
 _CONNECTIVE = re.compile(r"^(?:however|moreover|furthermore|additionally|therefore|in addition|overall|in summary)\b",
                          re.I)
 #: what a study set out to do is not what it found
-_AIM = re.compile(r"\b(?:(?:aim|objective|purpose|goal)s? of (?:this|the present|the current|our) (?:study|trial|review)|"
-                  r"we (?:tested|hypothesi[sz]ed|aimed|sought)|(?:this|the present) (?:study|trial) (?:aimed|was designed|"
-                  r"sought)|was to (?:compare|evaluate|assess|determine|investigate|examine))\b", re.I)
+_AIM = re.compile(r"\b(?:(?:aim|objective|purpose|goal)s? (?:of|for) (?:this|the present|the current|our) (?:[\w-]+ )?"
+                  r"(?:study|trial|review|protocol)|(?:we|the authors|authors) (?:tested|hypothesi[sz]ed|aimed|sought)|"
+                  r"(?:this|the present) (?:study|trial) (?:aimed|was designed|sought)|"
+                  r"was to (?:compare|evaluate|assess|determine|investigate|examine|instigate))\b", re.I)
+#: a sentence that reports measured results: several numbers with units, or a p-value / confidence interval
+_QUANT = re.compile(r"(?:\d+(?:\.\d+)?\s?%|\bp\s?[<=>≤]\s?0?\.\d|\b95\s?% ?CI\b|"
+                    r"\b(?:hazard|odds|risk) ratio\b|\b(?:HR|OR|RR)\s?[,=:]?\s?\d)", re.I)
 _TABLE_ROW = re.compile(r"^\d+[A-Z]|(?:\(\s*[\d.,–\- ]+\s*\).*){3,}")
 _GRADED = re.compile(r"\((?:grade )?[ABCDI] (?:recommendation|statement)\)|\bgrade [ABCDI] recommendation\b", re.I)
 _WE = re.compile(r"^(?:we|our)\b", re.I)
@@ -59,7 +63,15 @@ _LIT_REF = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
 _SKIP_HEADINGS = re.compile(r"trial registration|abbreviation|funding|competing|acknowledg|author|figure|table|"
                             r"supplementary|keywords|ethic|consent|data availability|registration|rating scheme|"
                             r"definition|objective|methodolog|description of|bibliographic|availability|"
-                            r"disclaimer|copyright", re.I)
+                            r"disclaimer|copyright|study selection|data sources|data extraction|search strateg|"
+                            r"eligibility|inclusion criteria", re.I)
+#: sentences that describe who was studied, not what was found
+_BASELINE = re.compile(r"\b(?:demographics?|baseline characteristics|at baseline|were (?:comparable|similar|"
+                       r"well balanced|balanced) (?:between|across|among|in)|did not differ (?:at baseline|between the "
+                       r"(?:two )?groups in (?:age|sex))|were (?:recruited|enrolled|screened for eligibility)|"
+                       r"(?:met|meeting) (?:the|our) inclusion)\b", re.I)
+#: a sentence reporting somebody else's study ("Tanyeri et al. evaluated …") is not this document's finding
+_OTHERS = re.compile(r"\bet al\b\.?", re.I)
 _BULLET = re.compile(r"^[•\-\*·]\s*")
 #: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
 _OPEN_END = re.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
@@ -218,6 +230,7 @@ class Scored:
     can_lead: bool = True   # may open the answer: from a document about the focus, missing ≤ 1 specific word
     hard: bool = False      # patient mode: above the hard reading-grade limit
     plain: bool = False     # patient mode: an easy sentence of a patient page (may add context)
+    ease: float = 0.0       # patient mode: the part of the penalty that is for reading difficulty
 
 
 @dataclass
@@ -262,13 +275,15 @@ class ComposerConfig:
     patient_max_grade: float = 8.0
     #: patient mode quotes a sentence above this reading grade only when no easier sentence answers
     #: (at most ``patient_max_hard`` of them, scored ``hard_penalty`` lower)
-    patient_hard_limit: float = 12.0
+    patient_hard_limit: float = 16.0
     patient_max_hard: int = 1
     #: patient mode: score lost per reading grade above ``patient_max_grade``
-    grade_penalty: float = 0.06
+    grade_penalty: float = 0.1
     hard_penalty: float = 0.1
     hard_only_when_needed: bool = False
     hard_bottom_only: bool = True
+    #: share of a sentence's reading-difficulty penalty forgiven when it competes for the bottom line
+    bottom_relief: float = 1.0
     #: patient mode: an easy sentence of a patient page may fill a section at this (lower) cover
     patient_min_cover: float = 0.35
     #: how many of the best candidates the composition keeps (for explanations and diagnostics)
@@ -282,6 +297,8 @@ class ComposerConfig:
     min_lead_score: float = 0.3
     #: … and cover this share of the question (its title supplies the rest)
     min_lead_cover: float = 0.2
+    #: bonus, within the lead study, for a sentence that reports measured results (percentages, p, CI)
+    quant_bonus: float = 0.15
 
 
 _KIND_PRIOR = {
@@ -439,9 +456,72 @@ def _standalone_penalty(text: str) -> float | None:
         penalty += 0.1
     if _AIM.search(text):
         penalty += 0.2
+    if _BASELINE.search(text):
+        penalty += 0.2
+    if _OTHERS.search(text):
+        penalty += 0.15
     if len(text) > 450:
         penalty += 0.1
     return penalty
+
+
+_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
+
+
+def _long_form(before: str, abbr: str) -> str | None:
+    """The words before "(ABBR)" that ABBR abbreviates, or None (Schwartz & Hearst, PSB 2003).
+
+    Every letter of the abbreviation must appear, in order, in the candidate long form, its first
+    letter at the start of a word; the long form is at most ``min(len + 5, 2 × len)`` words.
+    """
+    letters = [c.lower() for c in abbr if c.isalnum()]
+    if len(letters) < 2 or not abbr[0].isalpha() or sum(c.isupper() for c in abbr) < 2:
+        return None
+    words = before.split()
+    window = words[-min(len(letters) + 5, 2 * len(letters)):]
+    text = " ".join(window).lower()
+    i, j = len(text) - 1, len(letters) - 1
+    while j >= 0:
+        c = letters[j]
+        while i >= 0 and (text[i] != c or (j == 0 and i > 0 and text[i - 1].isalnum())):
+            i -= 1
+        if i < 0:
+            return None
+        i -= 1
+        j -= 1
+    start = text.rfind(" ", 0, i + 1) + 1
+    long = text[start:].strip(" ,;:-")
+    if " " in long or "-" in long or len(long) >= 2 * len(abbr):
+        return long
+    return None
+
+
+@lru_cache(maxsize=8192)
+def defined_abbreviations(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(abbreviation as written, stems of its long form) for every "long form (ABBR)" that ``text`` defines.
+
+    Trial reports name their arms once in full and then by letters ("CO2 laser cryptolysis (LC)",
+    "pulsed electromagnetic field (PEMF)"); a result sentence that says "LC" speaks of the question's
+    "laser cryptolysis".
+    """
+    out: dict[str, frozenset[str]] = {}
+    for m in _DEFINED.finditer(text):
+        abbr = m.group(1)
+        long = _long_form(text[max(0, m.start() - 120):m.start()], abbr)
+        if long:
+            out.setdefault(abbr, frozenset(stem(t) for t in tokenize(long) if len(t) > 1))
+    return tuple(out.items())
+
+
+def _uses(text: str, abbr: str) -> bool:
+    """Does ``text`` use the abbreviation as written (case-sensitive, as a word)?"""
+    i = text.find(abbr)
+    while i >= 0:
+        end = i + len(abbr)
+        if (i == 0 or not text[i - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+            return True
+        i = text.find(abbr, end)
+    return False
 
 
 def _acronym(source: str) -> str:
@@ -520,8 +600,16 @@ class ExtractiveComposer:
         # cheap substring probes (the first 4 letters of every word of every concept's wordings)
         probes = {w.lstrip(_PREFIX_MARK)[:4] for c in concepts for alt in c.alternatives for w in alt}
         probes.discard("")
+        # abbreviations each document defines (in any of its retrieved passages or its title)
+        abbrevs: dict[str, dict[str, frozenset[str]]] = {}
+        for hit in hits[: cfg.passages]:
+            d = abbrevs.setdefault(hit.doc_id, {})
+            for text in (hit.title or "", hit.text):
+                for a, long in defined_abbreviations(text):
+                    d.setdefault(a, long)
         for hit in hits[: cfg.passages]:
             meta = doc_meta.get(hit.doc_id, {})
+            local = abbrevs.get(hit.doc_id) or {}
             kind = infer_kind(hit.kind, hit.title, meta.get("publication_types", ()))
             heading = (hit.heading or "").lower()
             if _SKIP_HEADINGS.search(heading):
@@ -550,6 +638,8 @@ class ExtractiveComposer:
                 if penalty is None:
                     continue
                 tokens = sentence_tokens(text)
+                if local:
+                    tokens = tokens.union(*(long for a, long in local.items() if _uses(text, a)))
                 present = {c.term for c in concepts if concept_present(c, with_prefixes(tokens))}
                 if not present - by_source:
                     continue  # only the source's own name ("The USPSTF recommends the service.")
@@ -559,13 +649,15 @@ class ExtractiveComposer:
                 if cover < min(cfg.min_cover, cfg.min_lead_cover):
                     continue
                 hard = plain = False
+                ease = 0.0
                 if audience == "patient":
                     fk = flesch_kincaid_grade(text)
                     plain = fk <= cfg.patient_max_grade and kind == "patient_info"
                     # too hard for a lay reader: quoted only when nothing easier says it (see _pick)
                     hard = fk > cfg.patient_hard_limit
-                    penalty += (min(max(0.0, fk - cfg.patient_max_grade), cfg.patient_hard_limit - cfg.patient_max_grade)
-                                * cfg.grade_penalty) + (cfg.hard_penalty if hard else 0.0)
+                    ease = (min(max(0.0, fk - cfg.patient_max_grade), cfg.patient_hard_limit - cfg.patient_max_grade)
+                            * cfg.grade_penalty) + (cfg.hard_penalty if hard else 0.0)
+                    penalty += ease
                 recommend = bool(_RECOMMEND.search(text)) and kind in ("guideline", "drug_label", "patient_info")
                 # a caution word the question itself uses ("… in pregnancy?") marks the topic, not a caution
                 caution = any(stem(m.group(0).split()[-1]) not in asked_stems for m in _CAUTION.finditer(text))
@@ -597,7 +689,7 @@ class ExtractiveComposer:
                         can_lead=bool(focus_terms & in_ctx)
                         and (not asked_types or bool(asked_types & (present | in_ctx))),
 
-                        tokens=tokens, caution=caution, recommend=recommend, hard=hard, plain=plain,
+                        tokens=tokens, caution=caution, recommend=recommend, hard=hard, plain=plain, ease=ease,
                         grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
                     )
                 )
@@ -636,6 +728,9 @@ class ExtractiveComposer:
             max_hard = 0  # a readable sentence can open the answer: no hard ones at all
         readable = readable or lead
         firsts = [x for x in readable if x.kind in strong] or readable
+        if cfg.bottom_relief:
+            # the bottom line is the direct answer: its reading difficulty weighs less than elsewhere
+            firsts = sorted(firsts, key=lambda x: -(x.score + cfg.bottom_relief * x.ease))
         for x in firsts:
             if take(x, BOTTOM):
                 comp.bottom.append(x)
@@ -689,10 +784,14 @@ class ExtractiveComposer:
                 continue
             if audience == "patient" and flesch_kincaid_grade(x.text) > cfg.patient_max_grade:
                 continue  # extra detail for a lay reader only when it is easy to read
+            if _AIM.search(x.text) or _BASELINE.search(x.text) or _OTHERS.search(x.text):
+                continue  # aims, baseline tables and other studies are not what this study found
             finding = bool(_FINDING.search(x.text))
             if not (x.recommend or finding or _RESULT_HEADING.search(heading)):
                 continue
             bonus = (0.15 if _RESULT_HEADING.search(heading) else 0.0) + (0.1 if finding else 0.0)
+            if x.kind not in ("guideline", "drug_label", "patient_info") and _QUANT.search(x.text):
+                bonus += cfg.quant_bonus  # a study's measured result, with its numbers
             cands.append((x.score + bonus, x))
         cands.sort(key=lambda t: (-t[0], t[1].rank, t[1].passage_id, t[1].text))
         for _, x in cands:
