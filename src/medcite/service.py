@@ -7,6 +7,7 @@ rendering is the face's job.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from dataclasses import dataclass, field, replace
@@ -47,6 +48,10 @@ class SearchResult:
             "timings_ms": self.timings_ms,
             "hits": [h.to_dict() for h in self.hits],
         }
+
+
+#: passages retrieved before composing an answer, unless the caller asks for another number
+ASK_DEPTH = 50
 
 
 class Medcite:
@@ -341,7 +346,7 @@ class Medcite:
             raise QueryError(f"unknown audience {audience!r}", hint="use clinician or patient")
         store = self.open_existing()
         retriever = self.retriever()
-        depth = k or 50
+        depth = k or ASK_DEPTH
         search_text = q
         if context:
             extra = [t for c in context[-2:] for t in query_terms(c) if t not in query_terms(q)]
@@ -686,7 +691,13 @@ def asked_terms(question: str) -> list[str]:
     if len(sentences) < 2:
         return []
     last = next((x for x in reversed(sentences) if x.rstrip().endswith("?")), sentences[-1])
+    if _ANAPHORA.search(last):
+        return []  # "… Bell's palsy. Will it go away?": the question sentence points back at the context
     return query_terms(last)
+
+
+#: a question sentence that refers back to an earlier one ("Will I need pills for it?", "What could this be?")
+_ANAPHORA = re.compile(r"\b(?:it|its|this|that|these|those|they|them|their|he|she|him|her)\b", re.I)
 
 
 def _redacted(question: str) -> str:

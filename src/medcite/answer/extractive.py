@@ -297,6 +297,12 @@ class ComposerConfig:
     min_lead_score: float = 0.3
     #: … and cover this share of the question (its title supplies the rest)
     min_lead_cover: float = 0.2
+    #: a passage covering this share of the question may open the answer even when its title does not
+    #: name the question's focus
+    lead_passage_cover: float = 0.7
+    #: a question word at least this common in everyday English (Zipf frequency) that no retrieved
+    #: passage contains is dropped from the question (None: keep every word)
+    everyday_absent_zipf: float | None = 3.5
     #: bonus, within the lead study, for a sentence that reports measured results (percentages, p, CI)
     quant_bonus: float = 0.15
 
@@ -379,7 +385,21 @@ ASPECT_WEIGHT = 1.5
 CONTEXT_WEIGHT = 0.4
 CTX_CREDIT = 0.35
 IDF_CAP = 8.0
-FOCUS_BAND = 0.85
+#: words within this many Zipf units of the rarest question word are all foci (no clear topic)
+FOCUS_BAND = 1.5
+
+
+@lru_cache(maxsize=8192)
+def word_rarity(term: str) -> float:
+    """How specialised a word is: 8 minus its Zipf frequency in everyday English (wordfreq).
+
+    "back", "family", "common" ≈ 2–3; "asthma" ≈ 4.3; "pinworms", "dexamethasone" ≈ 5.7. Hyphenated
+    terms take their rarest part. A word wordfreq does not know (a rare drug, a misspelling) is 8.
+    """
+    from wordfreq import zipf_frequency
+
+    parts = [p for p in re.split(r"[-']", term) if p] or [term]
+    return max(8.0 - zipf_frequency(p, "en") for p in parts)
 
 
 _INTERROGATIVE = frozenset("what which how when why who whom where is are can could does do did should will would "
@@ -573,6 +593,17 @@ class ExtractiveComposer:
             asked = {stem(t) for t in emphasis}
             concepts = [c if stem(c.term) in asked or c.topic
                         else replace(c, idf=c.idf * CONTEXT_WEIGHT) for c in concepts]
+        if cfg.everyday_absent_zipf is not None and concepts:
+            # an everyday word that no retrieved passage uses ("I want kids someday … what can I do
+            # beforehand?") is how the asker talks, not what the evidence must say: it leaves the
+            # question. A specialised word (a drug, a disease) that nothing retrieved mentions stays,
+            # so the question still cannot be answered from loosely related text.
+            seen: set[str] = set()
+            for hit in hits[: cfg.passages]:
+                seen |= with_prefixes(sentence_tokens(f"{hit.title} {hit.heading} {hit.text}"))
+            everyday = 8.0 - cfg.everyday_absent_zipf
+            kept = [c for c in concepts if concept_present(c, frozenset(seen)) or word_rarity(c.term) > everyday]
+            concepts = kept or concepts
         comp = Composition(concepts=concepts)
         total_idf = sum(c.idf for c in concepts)
         if not concepts or total_idf <= 0:
@@ -581,10 +612,16 @@ class ExtractiveComposer:
         # every cited sentence must mention it (in the sentence or its document's title/heading)
         topic = [c for c in concepts if c.topic]
         pool = topic or [c for c in concepts if not c.asks] or concepts
-        focus = max(pool, key=lambda c: (c.idf, c.term))
-        # without a clear topic, idf alone cannot tell "pinworms" from "family" in "My son has pinworms …
-        # does the rest of the family need treatment?": every word within FOCUS_BAND of the rarest is a focus
-        foci = [focus] if topic else [c for c in pool if c.idf >= FOCUS_BAND * focus.idf]
+        if topic:
+            focus = max(pool, key=lambda c: (c.idf, c.term))
+            foci = [focus]
+        else:
+            # without a clear topic, corpus idf alone cannot tell "pinworms" from "family" ("My son has
+            # pinworms … does the rest of the family need treatment?") or "common" from "blindness": how
+            # rare a word is in everyday English decides; every word about as rare as the rarest is a focus
+            rarity = {c.term: word_rarity(c.term) for c in pool}
+            focus = max(pool, key=lambda c: (rarity[c.term], c.idf, c.term))
+            foci = [c for c in pool if rarity[c.term] >= rarity[focus.term] - FOCUS_BAND]
         focus_terms = {c.term for c in foci}
         # a bottom line must come from a document about the focus (named in its title or heading) and,
         # when the question names the kind of answer it wants ("treatment", "dose", "symptoms"), must
@@ -686,7 +723,11 @@ class ExtractiveComposer:
                         text=text, passage_id=hit.passage_id, doc_id=hit.doc_id, kind=kind, heading=hit.heading,
                         rank=hit.rank, cover=round(cover, 4), score=round(score, 6),
                         focus=bool(focus_terms & (present | in_ctx)),
-                        can_lead=bool(focus_terms & in_ctx)
+                        # from a document about the focus; or from a passage that itself says nearly all
+                        # the question says ("sudden floaters, flashes, a curtain over the vision" → the
+                        # retinal-detachment page, whose title names none of the asker's words)
+                        can_lead=(bool(focus_terms & in_ctx)
+                                  or (passage_cover >= cfg.lead_passage_cover and bool(focus_terms & present)))
                         and (not asked_types or bool(asked_types & (present | in_ctx))),
 
                         tokens=tokens, caution=caution, recommend=recommend, hard=hard, plain=plain, ease=ease,

@@ -27,7 +27,9 @@ def ask(
     audience: str = typer.Option("clinician", "--audience", help="clinician or patient."),
     as_json: bool = typer.Option(False, "--json", help="Print the Answer object as JSON (docs/answer-schema.md)."),
     as_markdown: bool = typer.Option(False, "--markdown", help="Print the answer as Markdown."),
-    k: int = typer.Option(30, "--k", min=1, max=200, help="Passages retrieved before composing."),
+    k: Optional[int] = typer.Option(None, "--k", min=1, max=200,
+                                    help="Passages retrieved before composing (default 50, as the web app and "
+                                         "`medcite eval answers` use)."),
     kind: list[str] = typer.Option([], "--kind", help=f"Only cite these kinds: {', '.join(KIND_CHOICES)}."),
     since: Optional[int] = typer.Option(None, "--since", help="Only evidence from this year on."),
     llm: Optional[bool] = typer.Option(None, "--llm/--no-llm",
