@@ -597,12 +597,14 @@ class ExtractiveComposer:
             # an everyday word that no retrieved passage uses ("I want kids someday … what can I do
             # beforehand?") is how the asker talks, not what the evidence must say: it leaves the
             # question. A specialised word (a drug, a disease) that nothing retrieved mentions stays,
-            # so the question still cannot be answered from loosely related text.
+            # so the question still cannot be answered from loosely related text; so does a word naming
+            # the kind of answer wanted ("How is stroke treated?" needs a treatment, not any sentence on stroke).
             seen: set[str] = set()
             for hit in hits[: cfg.passages]:
                 seen |= with_prefixes(sentence_tokens(f"{hit.title} {hit.heading} {hit.text}"))
             everyday = 8.0 - cfg.everyday_absent_zipf
-            kept = [c for c in concepts if concept_present(c, frozenset(seen)) or word_rarity(c.term) > everyday]
+            kept = [c for c in concepts
+                    if c.asks or concept_present(c, frozenset(seen)) or word_rarity(c.term) > everyday]
             concepts = kept or concepts
         comp = Composition(concepts=concepts)
         total_idf = sum(c.idf for c in concepts)
@@ -658,6 +660,10 @@ class ExtractiveComposer:
             title_cover = sum(c.idf for c in concepts if c.term in in_ctx) / total_idf
             passage_tokens = with_prefixes(sentence_tokens(hit.text)) | ctx
             passage_cover = sum(c.idf for c in concepts if concept_present(c, passage_tokens)) / total_idf
+            # a passage that itself says most of a detailed question (≥ 3 of its own words, not just
+            # the topic and "treated") may open the answer although its title names none of them
+            says_it_all = (passage_cover >= cfg.lead_passage_cover and sum(
+                1 for c in concepts if not c.asks and concept_present(c, passage_tokens)) >= 3)
             if any(concept_present(c, passage_tokens) for c in foci):
                 best_passage = max(best_passage, passage_cover)
             spans = sentence_spans(hit.text)
@@ -727,7 +733,7 @@ class ExtractiveComposer:
                         # the question says ("sudden floaters, flashes, a curtain over the vision" → the
                         # retinal-detachment page, whose title names none of the asker's words)
                         can_lead=(bool(focus_terms & in_ctx)
-                                  or (passage_cover >= cfg.lead_passage_cover and bool(focus_terms & present)))
+                                  or (says_it_all and bool(focus_terms & present)))
                         and (not asked_types or bool(asked_types & (present | in_ctx))),
 
                         tokens=tokens, caution=caution, recommend=recommend, hard=hard, plain=plain, ease=ease,
