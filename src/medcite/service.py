@@ -356,7 +356,8 @@ class Medcite:
         main = retriever.search(search_text, depth, filters, max_per_doc=15, prefer_kinds=prefer, prefer_extra=12)
         hits = list(main.hits)
         emphasis = asked_terms(q)
-        if emphasis and not context:
+        anaphoric = bool(emphasis) and points_back(q)
+        if emphasis and not context and not anaphoric:
             # a question after some context ("My husband snores … How is sleep apnea treated?"): a second
             # run on the question sentence alone, fused with the first, so the context cannot drown it
             asked = retriever.search(" ".join(emphasis), depth, filters, max_per_doc=15, prefer_kinds=prefer,
@@ -376,7 +377,8 @@ class Medcite:
         doc_rows = store.document_rows([h.doc_id for h in hits])
         lexical = retriever.lexical
         comp = ExtractiveComposer().select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
-                                           audience, df=lexical.df, emphasis=emphasis, question=q)
+                                           audience, df=lexical.df, emphasis=emphasis, question=q,
+                                           emphasis_needs_topic=anaphoric)
         t_compose = time.perf_counter()
         related = related_questions(store, q)
         answer = assemble(
@@ -690,10 +692,22 @@ def asked_terms(question: str) -> list[str]:
     sentences = [x for x in split_sentences(question) if x.strip()]
     if len(sentences) < 2:
         return []
-    last = next((x for x in reversed(sentences) if x.rstrip().endswith("?")), sentences[-1])
-    if _ANAPHORA.search(last):
-        return []  # "… Bell's palsy. Will it go away?": the question sentence points back at the context
-    return query_terms(last)
+    return query_terms(_question_sentence(sentences))
+
+
+def _question_sentence(sentences: list[str]) -> str:
+    return next((x for x in reversed(sentences) if x.rstrip().endswith("?")), sentences[-1])
+
+
+def points_back(question: str) -> bool:
+    """Does the question sentence refer back to the context before it ("… Bell's palsy. Will it go away?")?
+
+    Then it cannot be searched on its own, and its words say what is asked but not about what.
+    """
+    from medcite.text import split_sentences
+
+    sentences = [x for x in split_sentences(question) if x.strip()]
+    return len(sentences) >= 2 and bool(_ANAPHORA.search(_question_sentence(sentences)))
 
 
 #: a question sentence that refers back to an earlier one ("Will I need pills for it?", "What could this be?")

@@ -566,6 +566,7 @@ class ExtractiveComposer:
         df: Callable[[str], int] | None = None,
         emphasis: Sequence[str] = (),
         question: str = "",
+        emphasis_needs_topic: bool = False,
     ) -> Composition:
         """Score and pick sentences; an empty composition means "insufficient evidence".
 
@@ -587,9 +588,11 @@ class ExtractiveComposer:
                 return Composition(missing_terms=comp_missing)
         capped = lambda t: min(idf(t), IDF_CAP)  # noqa: E731 — one very rare word must not outweigh the rest
         concepts = aspect_weighted(build_concepts(coverable, expansions, capped), hits[:10])
-        if emphasis:
+        if emphasis and (not emphasis_needs_topic or any(c.topic for c in concepts)):
             # in "My husband snores loudly … How is sleep apnea treated?" the last sentence is the question;
-            # words only in the sentences before it are context and weigh less
+            # words only in the sentences before it are context and weigh less. When the question sentence
+            # points back ("… The dentist called it geographic tongue. Does it need treatment?") that holds
+            # only if the topic is clear from the titles found (the topic always keeps its weight).
             asked = {stem(t) for t in emphasis}
             concepts = [c if stem(c.term) in asked or c.topic
                         else replace(c, idf=c.idf * CONTEXT_WEIGHT) for c in concepts]
