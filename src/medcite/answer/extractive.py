@@ -383,6 +383,7 @@ def _full_forms() -> tuple[tuple[str, tuple[str, ...]], ...]:
 
 ASPECT_WEIGHT = 1.5
 CONTEXT_WEIGHT = 0.4
+CONTEXT_SHARE = 0.4
 CTX_CREDIT = 0.35
 IDF_CAP = 8.0
 #: words within this many Zipf units of the rarest question word are all foci (no clear topic)
@@ -594,8 +595,13 @@ class ExtractiveComposer:
             # points back ("… The dentist called it geographic tongue. Does it need treatment?") that holds
             # only if the topic is clear from the titles found (the topic always keeps its weight).
             asked = {stem(t) for t in emphasis}
+            core_w = sum(c.idf for c in concepts if stem(c.term) in asked or c.topic)
+            ctx_w = sum(c.idf for c in concepts if not (stem(c.term) in asked or c.topic)) * CONTEXT_WEIGHT
+            # however long the description, together its words weigh at most CONTEXT_SHARE of the question
+            limit = core_w * CONTEXT_SHARE / (1.0 - CONTEXT_SHARE)
+            factor = CONTEXT_WEIGHT * (min(1.0, limit / ctx_w) if ctx_w > 0 and core_w > 0 else 1.0)
             concepts = [c if stem(c.term) in asked or c.topic
-                        else replace(c, idf=c.idf * CONTEXT_WEIGHT) for c in concepts]
+                        else replace(c, idf=c.idf * factor) for c in concepts]
         if cfg.everyday_absent_zipf is not None and concepts:
             # an everyday word that no retrieved passage uses ("I want kids someday … what can I do
             # beforehand?") is how the asker talks, not what the evidence must say: it leaves the
