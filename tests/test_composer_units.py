@@ -120,3 +120,43 @@ def test_baseline_tables_aims_and_other_studies_never_extend_the_lead_study() ->
     quoted = {x.text for x in comp.chosen}
     assert sentences[0] in quoted and sentences[4] in quoted, quoted
     assert not quoted & {sentences[1], sentences[2], sentences[3]}, quoted
+
+
+def test_headings_and_list_items_without_a_verb_are_never_quoted() -> None:
+    from medcite.answer.extractive import _standalone_penalty
+
+    assert _standalone_penalty("Screening for thyroid cancer using neck palpation and ultrasound") is None
+    assert _standalone_penalty("Drooping eyelid or corner of the mouth on one side") is None
+    assert _standalone_penalty("People with sleep apnea often snore loudly.") is not None
+    assert _standalone_penalty("Mutations in the FMR1 gene cause fragile X syndrome") is not None
+
+
+def test_a_passage_that_says_the_whole_question_may_open_the_answer() -> None:
+    # the asker describes symptoms; the page that matches them is titled with the diagnosis
+    text = ("Symptoms include a sudden increase in floaters and flashes of light in one eye, and a curtain "
+            "over part of your vision.")
+    hits = [hit(1, text, "What is retinal detachment?", kind="patient_info", heading="Summary")]
+    terms = ["sudden", "floaters", "flashes", "light", "eye", "curtain", "vision"]
+    comp = select(terms, hits, "patient", question="Sudden floaters, flashes and a curtain over my vision?")
+    assert comp.bottom and comp.bottom[0].doc_id == "d1"
+    # two words ("stroke", "treated") are not a whole question: a passage about something else that
+    # happens to say both may not open the answer
+    other = "Statins are prescribed and treated patients had fewer heart attacks and fewer strokes."
+    comp = select(["stroke", "treated"], [hit(1, other, "Statins for heart disease", kind="systematic_review",
+                                                heading="Results")], question="How is stroke treated?")
+    assert not comp.bottom
+
+
+def test_everyday_words_nothing_retrieved_uses_leave_the_question() -> None:
+    text = "Treatment for testicular cancer can cause infertility, so sperm banking is offered before it starts."
+    hits = [hit(1, text, "What are the treatments for testicular cancer?", kind="patient_info", heading="Treatment")]
+    terms = ["testicular", "cancer", "someday", "beforehand", "treatment"]
+    q = "I have testicular cancer and want kids someday. What can I do beforehand about treatment?"
+    weights = {"someday": 8.0, "beforehand": 8.0, "cancer": 3.0, "treatment": 3.0}  # rare in a medical corpus
+
+    def run(config=None):
+        return ExtractiveComposer(config).select(terms, [], hits, {}, lambda t: weights.get(t, 5.0), "patient",
+                                                 df=lambda t: 10, question=q)
+
+    assert run().bottom
+    assert not run(ComposerConfig(everyday_absent_zipf=None, absent_cap=False)).bottom

@@ -303,6 +303,7 @@ class ComposerConfig:
     #: a question word at least this common in everyday English (Zipf frequency) that no retrieved
     #: passage contains is dropped from the question (None: keep every word)
     everyday_absent_zipf: float | None = 3.5
+    absent_cap: bool = True
     #: bonus, within the lead study, for a sentence that reports measured results (percentages, p, CI)
     quant_bonus: float = 0.15
 
@@ -457,6 +458,8 @@ def _standalone_penalty(text: str) -> float | None:
         return None
     if _OPEN_END.search(text.rstrip(".")):
         return None  # the sentence stops where its list or object should begin
+    if len(words) <= 14 and not text.endswith((".", "!", ")")) and not _has_verb(words):
+        return None  # a heading or a list item ("Screening for thyroid cancer using neck palpation and ultrasound")
     if not text[0].isupper() and not text[0].isdigit():
         return None
     symbols = len(_SYMBOLS.findall(text)) / max(1, len(text))
@@ -545,6 +548,26 @@ def _uses(text: str, abbr: str) -> bool:
     return False
 
 
+_AUX = frozenset("""is are was were be been being am has have had do does did can could may might must shall should
+    will would cannot won't can't isn't aren't wasn't weren't doesn't don't didn't hasn't haven't""".split())
+#: common verbs of medical prose in their present forms (past forms end in -ed and are found by suffix)
+_VERBS = frozenset("""include includes cause causes reduce reduces occur occurs lead leads help helps need needs
+    make makes take takes show shows appear appears affect affects suggest suggests recommend recommends
+    increase increases decrease decreases lower lowers raise raises prevent prevents protect protects treat
+    treats work works become becomes develop develops remain remains contain contains provide provides allow
+    allows require requires improve improves get gets keep keeps go goes come comes tend tends seem seems
+    depend depends vary varies last lasts mean means run runs begin begins start starts stop stops""".split())
+
+
+def _has_verb(words: list[str]) -> bool:
+    """Does the sentence (as split words) have a finite verb — is it a statement, not a heading or list item?"""
+    for i, w in enumerate(words):
+        w = w.strip(".,;:()\"'").lower()
+        if w in _AUX or w in _VERBS or (i > 0 and len(w) > 4 and w.endswith("ed")):
+            return True
+    return False
+
+
 def _acronym(source: str) -> str:
     """"U.S. Preventive Services Task Force" → "USPSTF", so "per the USPSTF" matches its own documents."""
     return "".join(w[0] for w in re.findall(r"[A-Z][A-Za-z]*", source.replace("U.S.", "U S")))
@@ -612,9 +635,17 @@ class ExtractiveComposer:
             for hit in hits[: cfg.passages]:
                 seen |= with_prefixes(sentence_tokens(f"{hit.title} {hit.heading} {hit.text}"))
             everyday = 8.0 - cfg.everyday_absent_zipf
-            kept = [c for c in concepts
-                    if c.asks or concept_present(c, frozenset(seen)) or word_rarity(c.term) > everyday]
+            seen_f = frozenset(seen)
+            kept = [c for c in concepts if c.asks or concept_present(c, seen_f) or word_rarity(c.term) > everyday]
             concepts = kept or concepts
+            if cfg.absent_cap:
+                # a rarer word that nothing retrieved says still counts against every candidate, but no
+                # more than a typical word of the question does (its corpus idf is high *because* it is rare)
+                present_w = sorted(c.idf for c in concepts if concept_present(c, seen_f))
+                if present_w:
+                    typical = present_w[len(present_w) // 2]
+                    concepts = [c if c.asks or concept_present(c, seen_f) or c.idf <= typical
+                                else replace(c, idf=typical) for c in concepts]
         comp = Composition(concepts=concepts)
         total_idf = sum(c.idf for c in concepts)
         if not concepts or total_idf <= 0:
