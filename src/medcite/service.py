@@ -64,6 +64,8 @@ class Medcite:
         self._retriever: HybridRetriever | None = None
         self._editorial: Any | None = None
         self._lexical: Any | None = None
+        self._sem_embedder: Any | None = None
+        self._sem_cache: dict[str, Any] = {}
 
     # --- store -------------------------------------------------------------------------
 
@@ -378,7 +380,8 @@ class Medcite:
         lexical = retriever.lexical
         comp = ExtractiveComposer().select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
                                            audience, df=lexical.df, emphasis=emphasis, question=q,
-                                           emphasis_needs_topic=anaphoric)
+                                           emphasis_needs_topic=anaphoric,
+                                           similarity=self._similarity(q, retriever))
         t_compose = time.perf_counter()
         related = related_questions(store, q)
         answer = assemble(
@@ -407,6 +410,40 @@ class Medcite:
             "total": round((time.perf_counter() - t0) * 1000, 1),
         }
         return answer
+
+    def _similarity(self, question: str, retriever: HybridRetriever) -> Any:
+        """A function: sentences → cosine similarity to the question (None when no real embedder is set).
+
+        Uses the dense retriever's embedder, or the configured one when no vector index is built yet
+        (the bundled model needs no index); sentence vectors are cached between questions.
+        """
+        if not self.settings.answer_semantic or self.settings.embedder in ("none", "hashing"):
+            return None
+        embedder = retriever.embedder or self._sem_embedder
+        if embedder is None:
+            from medcite.index.registry import make_embedder
+
+            try:
+                embedder = self._sem_embedder = make_embedder(self.settings)
+            except MedciteError:
+                return None  # no model available: the composer works on words alone
+        import numpy as np
+
+        cache = self._sem_cache
+        qv = embedder.embed_query(question)
+
+        def similarity(texts: list[str]) -> Any:
+            todo = list(dict.fromkeys(t for t in texts if t not in cache))
+            if todo:
+                if len(cache) > 50_000:
+                    cache.clear()
+                # the first ~50 words carry a sentence's meaning; longer inputs only cost time
+                cache.update(zip(todo, embedder.embed([t[:320] for t in todo])))
+            if not texts:
+                return np.zeros(0, dtype=np.float32)
+            return np.stack([cache[t] for t in texts]) @ qv
+
+        return similarity
 
     # --- LLM --------------------------------------------------------------------------
 

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     query_expansion: bool = Field(
         True, description="Expand abbreviations, synonyms and brand names (MeSH, drug names) in queries."
     )
+    answer_semantic: bool = Field(
+        True,
+        description="Let the extractive composer also judge candidate sentences by meaning (embedding similarity "
+        "to the question, with the configured embedder; off with embedder none or hashing). Whether a question "
+        "is answered at all is still decided on its words.",
+    )
 
     lexical_engine: str = Field(
         "tantivy",

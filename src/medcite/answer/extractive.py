@@ -304,6 +304,16 @@ class ComposerConfig:
     #: passage contains is dropped from the question (None: keep every word)
     everyday_absent_zipf: float | None = 3.5
     absent_cap: bool = True
+    #: meaning-based cover (when a similarity model is given): cosine similarity at or below
+    #: ``sem_floor`` adds nothing, at ``sem_full`` counts as full cover; ``sem_weight`` is the score per
+    #: unit of cover gained; sentences with ``sem_focus`` similarity count as about the focus
+    sem_floor: float = 0.35
+    sem_full: float = 0.8
+    sem_weight: float = 0.3
+    sem_focus: float = 0.6
+    #: word cover a sentence needs to be embedded at all, and how many candidates are embedded
+    sem_min_cover: float = 0.1
+    sem_candidates: int = 60
     #: bonus, within the lead study, for a sentence that reports measured results (percentages, p, CI)
     quant_bonus: float = 0.15
 
@@ -591,6 +601,7 @@ class ExtractiveComposer:
         emphasis: Sequence[str] = (),
         question: str = "",
         emphasis_needs_topic: bool = False,
+        similarity: Callable[[list[str]], Any] | None = None,
     ) -> Composition:
         """Score and pick sentences; an empty composition means "insufficient evidence".
 
@@ -729,8 +740,8 @@ class ExtractiveComposer:
                 present |= by_source
                 cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
                             for c in concepts) / total_idf
-                if cover < min(cfg.min_cover, cfg.min_lead_cover):
-                    continue
+                if cover < min(cfg.min_cover, cfg.min_lead_cover) and (similarity is None or cover < cfg.sem_min_cover):
+                    continue  # (with a similarity model, weaker wordings stay candidates: see below)
                 hard = plain = False
                 ease = 0.0
                 if audience == "patient":
@@ -783,11 +794,15 @@ class ExtractiveComposer:
         comp.best_passage_cover = round(best_passage, 4)
         if best_passage < cfg.passage_cover:
             return comp
-        scored.sort(key=lambda x: (-x.score, x.rank, x.passage_id, x.text))
-        comp.ranked = scored[: cfg.keep_ranked]
+        # whether to answer at all is decided on the question's own words (below); which sentences
+        # answer it may also be judged by meaning ("malignancies" for "cancer", "halitosis" for "bad breath")
         comp.best_cover = max((x.cover for x in scored if x.focus and x.can_lead), default=0.0)
         if comp.best_cover < cfg.answer_cover:
             return comp
+        if similarity is not None and scored:
+            scored = self._by_meaning(scored, similarity)
+        scored.sort(key=lambda x: (-x.score, x.rank, x.passage_id, x.text))
+        comp.ranked = scored[: cfg.keep_ranked]
 
         chosen: list[Scored] = []
         per_doc: dict[str, int] = {}
@@ -847,6 +862,29 @@ class ExtractiveComposer:
                     comp.evidence.append(x)
         self._expand_lead(comp, scored, chosen, per_doc, take, audience)
         return comp
+
+    def _by_meaning(self, scored: list[Scored], similarity: Callable[[list[str]], Any]) -> list[Scored]:
+        """Raise each candidate's cover to its meaning-based cover (embedding similarity to the question).
+
+        The best ``sem_candidates`` candidates (by words and title) are embedded in one batch; cosine
+        similarity s maps to a cover of (s − sem_floor) / (sem_full − sem_floor), clipped to [0, 1]. A
+        sentence this close in meaning also counts as being about the question's focus. Sentences that
+        stay below the usual word-cover floor are dropped, as before.
+        """
+        cfg = self.config
+        floor = min(cfg.min_cover, cfg.min_lead_cover)
+        pool = sorted(scored, key=lambda x: (-(x.cover + x.score), x.rank, x.passage_id, x.text))[: cfg.sem_candidates]
+        sims = similarity([x.text for x in pool])
+        span = max(1e-6, cfg.sem_full - cfg.sem_floor)
+        for x, sim in zip(pool, sims):
+            sem = min(1.0, max(0.0, (float(sim) - cfg.sem_floor) / span))
+            if sem > x.cover:
+                gain = sem - x.cover
+                x.cover = round(sem, 4)
+                x.score = round(x.score + cfg.sem_weight * gain, 6)
+            if float(sim) >= cfg.sem_focus:
+                x.focus = True
+        return [x for x in scored if x.cover >= floor]
 
     def _expand_lead(self, comp: Composition, scored: list[Scored], chosen: list[Scored], per_doc: dict[str, int],
                      take: Callable[[Scored, str], bool], audience: str = "clinician") -> None:
