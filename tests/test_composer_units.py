@@ -160,3 +160,18 @@ def test_everyday_words_nothing_retrieved_uses_leave_the_question() -> None:
 
     assert run().bottom
     assert not run(ComposerConfig(everyday_absent_zipf=None, absent_cap=False)).bottom
+
+
+def test_a_word_the_corpus_has_almost_never_seen_never_leaves_the_question() -> None:
+    text = "Data were uploaded daily over secure Wi-Fi to a web database, and devices were reset at the factory."
+    hits = [hit(1, text, "A field survey of diet", kind="observational", heading="Methods")]
+    terms = ["reset", "wi-fi", "router", "factory"]
+
+    def concepts(router_df: int) -> list[str]:
+        comp = ExtractiveComposer().select(terms, [], hits, {}, lambda t: 5.0, "patient",
+                                           df=lambda t: router_df if t == "router" else 50,
+                                           question="How do I reset my Wi-Fi router at the factory?")
+        return [c.term for c in comp.concepts]
+
+    assert "router" in concepts(1)       # (almost) unseen: names what the corpus lacks
+    assert "router" not in concepts(50)  # an everyday word the retrieved text just does not use

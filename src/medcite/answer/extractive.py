@@ -303,6 +303,10 @@ class ComposerConfig:
     #: a question word at least this common in everyday English (Zipf frequency) that no retrieved
     #: passage contains is dropped from the question (None: keep every word)
     everyday_absent_zipf: float | None = 3.5
+    #: … as long as the dropped words weigh at most this share of the question
+    everyday_max_share: float = 0.34
+    #: a word in at most this many documents names something the corpus lacks; it never leaves the question
+    unseen_df: int = 2
     absent_cap: bool = True
     #: meaning-based cover (when a similarity model is given): cosine similarity at or below
     #: ``sem_floor`` adds nothing, at ``sem_full`` counts as full cover; ``sem_weight`` is the score per
@@ -636,19 +640,27 @@ class ExtractiveComposer:
             factor = CONTEXT_WEIGHT * (min(1.0, limit / ctx_w) if ctx_w > 0 and core_w > 0 else 1.0)
             concepts = [c if stem(c.term) in asked or c.topic
                         else replace(c, idf=c.idf * factor) for c in concepts]
-        if cfg.everyday_absent_zipf is not None and concepts:
-            # an everyday word that no retrieved passage uses ("I want kids someday … what can I do
-            # beforehand?") is how the asker talks, not what the evidence must say: it leaves the
-            # question. A specialised word (a drug, a disease) that nothing retrieved mentions stays,
-            # so the question still cannot be answered from loosely related text; so does a word naming
-            # the kind of answer wanted ("How is stroke treated?" needs a treatment, not any sentence on stroke).
+        if concepts and (cfg.everyday_absent_zipf is not None or cfg.absent_cap):
             seen: set[str] = set()
             for hit in hits[: cfg.passages]:
                 seen |= with_prefixes(sentence_tokens(f"{hit.title} {hit.heading} {hit.text}"))
-            everyday = 8.0 - cfg.everyday_absent_zipf
             seen_f = frozenset(seen)
-            kept = [c for c in concepts if c.asks or concept_present(c, seen_f) or word_rarity(c.term) > everyday]
-            concepts = kept or concepts
+            if cfg.everyday_absent_zipf is not None:
+                # an everyday word that no retrieved passage uses ("I want kids someday … what can I do
+                # beforehand?") is how the asker talks, not what the evidence must say: it leaves the
+                # question. A specialised word (a drug, a disease) that nothing retrieved mentions stays,
+                # so the question still cannot be answered from loosely related text; so does a word naming
+                # the kind of answer wanted ("How is stroke treated?" needs a treatment, not any sentence
+                # on stroke); so does a word the corpus has (almost) never seen: "How do I reset my Wi-Fi
+                # router?" is not about Wi-Fi alone.
+                everyday = 8.0 - cfg.everyday_absent_zipf
+                kept = [c for c in concepts
+                        if c.asks or concept_present(c, seen_f) or word_rarity(c.term) > everyday
+                        or (df is not None and df(c.term) <= cfg.unseen_df)]
+                dropped = sum(c.idf for c in concepts) - sum(c.idf for c in kept)
+                if (0 < dropped <= cfg.everyday_max_share * sum(c.idf for c in concepts)
+                        and sum(1 for c in kept if not c.asks) >= 2):
+                    concepts = kept
             if cfg.absent_cap:
                 # a rarer word that nothing retrieved says still counts against every candidate, but no
                 # more than a typical word of the question does (its corpus idf is high *because* it is rare)
