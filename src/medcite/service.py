@@ -411,6 +411,19 @@ class Medcite:
         }
         return answer
 
+    def warm_up(self) -> None:
+        """Load what the first answer would otherwise wait for (the embedding model, word frequencies)."""
+        from medcite.answer.extractive import word_rarity
+
+        word_rarity("warm")
+        try:
+            retriever = self.retriever()
+        except MedciteError:
+            return  # no store yet: nothing to answer from
+        sim = self._similarity("warm up", retriever)
+        if sim is not None:
+            sim(["warm up"])
+
     def _similarity(self, question: str, retriever: HybridRetriever) -> Any:
         """A function: sentences → cosine similarity to the question (None when no real embedder is set).
 
@@ -433,15 +446,18 @@ class Medcite:
         qv = embedder.embed_query(question)
 
         def similarity(texts: list[str]) -> Any:
-            todo = list(dict.fromkeys(t for t in texts if t not in cache))
-            if todo:
-                if len(cache) > 50_000:
-                    cache.clear()
-                # the first ~50 words carry a sentence's meaning; longer inputs only cost time
-                cache.update(zip(todo, embedder.embed([t[:320] for t in todo])))
             if not texts:
                 return np.zeros(0, dtype=np.float32)
-            return np.stack([cache[t] for t in texts]) @ qv
+            vecs = {t: cache.get(t) for t in texts}  # a local view: other threads may clear the cache
+            todo = [t for t, v in vecs.items() if v is None]
+            if todo:
+                # the first ~50 words carry a sentence's meaning; longer inputs only cost time
+                new = dict(zip(todo, embedder.embed([t[:320] for t in todo])))
+                vecs.update(new)
+                if len(cache) > 50_000:
+                    cache.clear()
+                cache.update(new)
+            return np.stack([vecs[t] for t in texts]) @ qv
 
         return similarity
 

@@ -10,10 +10,10 @@ import logging
 import queue
 import threading
 from collections import OrderedDict
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, AsyncIterator, Callable, Iterator, TypeVar
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
@@ -243,9 +243,16 @@ def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> Fas
 
     service = settings_or_service if isinstance(settings_or_service, Medcite) else Medcite(settings_or_service)
     config = WebConfig.from_settings(service.settings, **overrides)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # the first question must not wait for the embedding model to load
+        await run_in_threadpool(service.warm_up)
+        yield
+
     app = FastAPI(
         title="medcite", version="1", description="Cited answers to clinical questions; editorial review.",
-        openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None,
+        openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan,
     )
     app.state.web = Web(service, config)
     app.add_middleware(SecurityMiddleware, max_body=config.max_body_bytes)
