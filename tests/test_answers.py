@@ -571,3 +571,35 @@ def test_cli_search_odd_queries_never_error(cli, query: str) -> None:
     res = cli("search", query, "--json")
     assert res.exit_code == 0, res.output
     assert isinstance(json.loads(res.stdout), list)
+
+
+def test_sentences_are_also_judged_by_meaning_with_the_bundled_model(tmp_path: Path) -> None:
+    # the real bundled embedding model (no dense index needed): a paraphrase scores above an unrelated sentence
+    settings = Settings(db=tmp_path / "m.db", shared_dir=tmp_path / "shared", cache_dir=tmp_path / "cache",
+                        progress=False, lexical_engine="fts5")
+    svc = Medcite(settings)
+    assert svc.ingest([CORPUS]).added == 12
+    sim = svc._similarity("How is raised pressure inside the eye treated?", svc.retriever())
+    assert sim is not None
+    near, far = sim(["Glaucoma eye drops lower the pressure in your eye and help keep your sight.",
+                     "Statins lower cholesterol in adults with cardiovascular risk factors."])
+    assert near > far + 0.2, (near, far)
+    a = svc.ask("How is glaucoma treated?", "patient")
+    assert_valid(a)
+    assert not a.insufficient_evidence and a.references[0].kind == "patient_info"
+    off = Medcite(settings.model_copy(update={"answer_semantic": False}))
+    assert off._similarity("anything", off.retriever()) is None
+    svc.close()
+    off.close()
+
+
+@pytest.mark.parametrize("question", ["How is glaucoma treated?", "What is glaucoma?"])
+def test_strict_patient_reading_never_quotes_a_hard_sentence(tmp_path: Path, question: str) -> None:
+    from medcite.text import flesch_kincaid_grade
+
+    svc = Medcite(_settings(tmp_path).model_copy(update={"patient_reading": "strict"}))
+    svc.ingest([CORPUS])
+    a = svc.ask(question, "patient")
+    assert_valid(a)
+    assert a.statements and all(flesch_kincaid_grade(s.text) <= 12 for s in a.statements)
+    svc.close()

@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from medcite.answer.build import assemble, doc_meta_from_rows
-from medcite.answer.extractive import CONVERSATIONAL, ExtractiveComposer, answer_type_words
+from medcite.answer.extractive import (
+    CONVERSATIONAL,
+    STRICT_READING,
+    ComposerConfig,
+    ExtractiveComposer,
+    answer_type_words,
+)
 from medcite.answer.related import related_questions, remember_question
 from medcite.answer.schema import Answer
 from medcite.domain import Hit, IngestReport
@@ -378,7 +384,8 @@ class Medcite:
         expansions = list(aq.expansions) if aq is not None else []
         doc_rows = store.document_rows([h.doc_id for h in hits])
         lexical = retriever.lexical
-        comp = ExtractiveComposer().select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
+        config = ComposerConfig(**STRICT_READING) if self.settings.patient_reading == "strict" else None
+        comp = ExtractiveComposer(config).select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
                                            audience, df=lexical.df, emphasis=emphasis, question=q,
                                            emphasis_needs_topic=anaphoric,
                                            similarity=self._similarity(q, retriever))

@@ -52,6 +52,12 @@ class Settings(BaseSettings):
     query_expansion: bool = Field(
         True, description="Expand abbreviations, synonyms and brand names (MeSH, drug names) in queries."
     )
+    patient_reading: str = Field(
+        "balanced", pattern="^(balanced|strict)$",
+        description="Patient answers: balanced (prefer easy sentences, but quote the one hard sentence that "
+        "answers) or strict (never quote a sentence above reading grade 12, and prefer easy ones strongly: "
+        "Flesch-Kincaid about 7 instead of 9, at the cost of fewer facts and more 'insufficient evidence').",
+    )
     answer_semantic: bool = Field(
         True,
         description="Let the extractive composer also judge candidate sentences by meaning (embedding similarity "

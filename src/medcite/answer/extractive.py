@@ -322,6 +322,10 @@ class ComposerConfig:
     quant_bonus: float = 0.15
 
 
+#: ``patient_reading = "strict"``: reading level before completeness (docs/evaluation.md has both)
+STRICT_READING = {"grade_penalty": 0.2, "patient_hard_limit": 12.0, "bottom_relief": 0.0, "patient_max_hard": 0}
+
+
 _KIND_PRIOR = {
     "clinician": {"guideline": 1.0, "systematic_review": 0.95, "randomized_trial": 0.8, "observational": 0.55,
                   "drug_label": 0.7, "review": 0.5, "patient_info": 0.45, "case_report": 0.3, "other": 0.4},
