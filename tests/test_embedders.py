@@ -148,3 +148,19 @@ def test_openai_unreachable_and_dimension_change():
     emb = OpenAIEmbedder("http://llm.local/v1", "m", client=_server(dim=4), dim=3)
     with pytest.raises(EmbeddingError, match="dimension 4"):
         emb.embed(["x"])
+
+
+def test_a_second_cache_folder_gets_a_copy_not_a_rebuild(onnx_embedder, tmp_path, monkeypatch) -> None:
+    from medcite.index import embedders
+
+    first = onnx_embedder.model_dir
+
+    def no_build(*_a, **_k):
+        raise AssertionError("the model was built again")
+
+    monkeypatch.setattr(embedders, "_read_source", no_build)
+    second = embedders.prepare_model(tmp_path / "other")
+    assert second != first
+    for name in ("model.int8.onnx", "tokenizer.json", "model.int8.onnx.json"):
+        assert (second / name).read_bytes() == (first / name).read_bytes()
+    assert not list(second.glob(".prepare-*"))

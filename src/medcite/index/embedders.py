@@ -18,6 +18,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import struct
 import tempfile
 import zipfile
@@ -168,6 +169,10 @@ def build_bert_onnx(weights: dict[str, np.ndarray], cfg: dict):
     return helper.make_model(graph, opset_imports=opsets, producer_name="medcite")
 
 
+#: (quantize, source) → a folder this process prepared the model in
+_PREPARED: dict[tuple[bool, Path | None], Path] = {}
+
+
 def prepare_model(model_dir: Path | None = None, *, quantize: bool = True, source: Path | None = None) -> Path:
     """Build ``model.onnx`` + ``tokenizer.json`` in *model_dir* once; return the folder."""
     model_dir = Path(model_dir) if model_dir else default_model_dir()
@@ -178,7 +183,18 @@ def prepare_model(model_dir: Path | None = None, *, quantize: bool = True, sourc
         except (OSError, ValueError):
             meta = {}
         if meta.get("prepare_version") == PREPARE_VERSION:
+            _PREPARED.setdefault((quantize, source), model_dir)
             return model_dir  # else: prepared by another medcite version, build again
+    done = _PREPARED.get((quantize, source))
+    if done is not None and done != model_dir and (done / fname).is_file():
+        # prepared earlier in this process for another cache folder: the build is deterministic, copy it
+        model_dir.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=model_dir, prefix=".prepare-") as tmp:
+            for name in ("tokenizer.json", f"{fname}.json", fname):
+                shutil.copyfile(done / name, Path(tmp) / name)
+            for name in ("tokenizer.json", f"{fname}.json", fname):  # model last: it marks completion
+                os.replace(Path(tmp) / name, model_dir / name)
+        return model_dir
     try:
         import onnx
     except ImportError as exc:
@@ -202,6 +218,7 @@ def prepare_model(model_dir: Path | None = None, *, quantize: bool = True, sourc
         (Path(tmp) / f"{fname}.json").write_text(json.dumps(meta, indent=1))
         for name in ("tokenizer.json", f"{fname}.json", fname):  # model last: it marks completion
             os.replace(Path(tmp) / name, model_dir / name)
+    _PREPARED[(quantize, source)] = model_dir
     return model_dir
 
 
