@@ -58,6 +58,8 @@ class SearchResult:
 
 #: passages retrieved before composing an answer, unless the caller asks for another number
 ASK_DEPTH = 50
+#: characters of a sentence embedded when judging it by meaning (its first ~35 words carry it)
+SEM_CHARS = 200
 
 
 class Medcite:
@@ -429,7 +431,9 @@ class Medcite:
             return  # no store yet: nothing to answer from
         sim = self._similarity("warm up", retriever)
         if sim is not None:
-            sim(["warm up"])
+            from types import SimpleNamespace
+
+            sim([SimpleNamespace(text="warm up")])
 
     def _similarity(self, question: str, retriever: HybridRetriever) -> Any:
         """A function: sentences → cosine similarity to the question (None when no real embedder is set).
@@ -452,14 +456,14 @@ class Medcite:
         cache = self._sem_cache
         qv = embedder.embed_query(question)
 
-        def similarity(texts: list[str]) -> Any:
+        def similarity(items: list[Any]) -> Any:
+            texts = [x.text for x in items]
             if not texts:
                 return np.zeros(0, dtype=np.float32)
             vecs = {t: cache.get(t) for t in texts}  # a local view: other threads may clear the cache
             todo = [t for t, v in vecs.items() if v is None]
             if todo:
-                # the first ~50 words carry a sentence's meaning; longer inputs only cost time
-                new = dict(zip(todo, embedder.embed([t[:320] for t in todo])))
+                new = dict(zip(todo, embedder.embed([t[:SEM_CHARS] for t in todo])))
                 vecs.update(new)
                 if len(cache) > 50_000:
                     cache.clear()
