@@ -164,3 +164,12 @@ def test_a_second_cache_folder_gets_a_copy_not_a_rebuild(onnx_embedder, tmp_path
     for name in ("model.int8.onnx", "tokenizer.json", "model.int8.onnx.json"):
         assert (second / name).read_bytes() == (first / name).read_bytes()
     assert not list(second.glob(".prepare-*"))
+
+
+def test_embed_threads_setting_reaches_the_onnx_session(onnx_embedder, tmp_path) -> None:
+    from medcite.index.registry import make_embedder
+    from medcite.settings import Settings
+
+    emb = make_embedder(Settings(db=tmp_path / "m.db", cache_dir=tmp_path / "cache", embed_threads=1))
+    assert emb.session.get_session_options().intra_op_num_threads == 1
+    assert np.allclose(emb.embed(["aspirin"]), onnx_embedder.embed(["aspirin"]), atol=0.02)

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         description="Embedding backend: onnx-minilm (bundled, offline), openai (any /v1/embeddings server), "
         "hashing (tiny, for tests) or none (lexical search only).",
     )
+    embed_threads: int = Field(
+        0, ge=0,
+        description="Threads one ONNX embedding call may use (0: every core). `medcite serve --workers N` gives "
+        "each worker cores ÷ N unless this is set, so workers do not compete for the same cores.",
+    )
     embed_base_url: str | None = Field(None, description="Base URL of an OpenAI-compatible embeddings server.")
     embed_model: str | None = Field(None, description="Model name for the embeddings server.")
     embed_api_key: SecretStr | None = Field(None, description="API key for the embeddings server; never logged.")

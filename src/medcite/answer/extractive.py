@@ -647,7 +647,8 @@ class ExtractiveComposer:
         if concepts and (cfg.everyday_absent_zipf is not None or cfg.absent_cap):
             seen: set[str] = set()
             for hit in hits[: cfg.passages]:
-                seen |= with_prefixes(sentence_tokens(f"{hit.title} {hit.heading} {hit.text}"))
+                # (the same two token sets the scoring loop below uses: computed once, cached)
+                seen |= with_prefixes(sentence_tokens(hit.text)) | with_prefixes(sentence_tokens(f"{hit.title} {hit.heading}"))
             seen_f = frozenset(seen)
             if cfg.everyday_absent_zipf is not None:
                 # an everyday word that no retrieved passage uses ("I want kids someday … what can I do

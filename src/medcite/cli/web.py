@@ -37,6 +37,9 @@ def serve(
         svc.close()
         if ctx.obj and ctx.obj.get("db"):
             os.environ["MEDCITE_DB"] = db  # worker processes build their settings from the environment
+        if workers > 1 and not reload and not svc.settings.embed_threads:
+            # N workers × every core each would oversubscribe the CPU when they embed at the same time
+            os.environ["MEDCITE_EMBED_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
         out.print(f"medcite: serving {stats['documents']:,} documents from {db} on http://{host}:{port}/")
         uvicorn.run(
             "medcite.web:factory", factory=True, host=host, port=port, reload=reload,

@@ -37,7 +37,8 @@ def make_embedder(settings: Any) -> Any | None:
 def _onnx(settings: Any) -> Any:
     from medcite.index.embedders import OnnxEmbedder
 
-    return OnnxEmbedder(model_dir=settings.cache / "models" / "minilm-l6-v2")
+    return OnnxEmbedder(model_dir=settings.cache / "models" / "minilm-l6-v2",
+                        threads=getattr(settings, "embed_threads", 0) or None)
 
 
 def _openai(settings: Any) -> Any:
