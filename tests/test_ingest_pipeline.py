@@ -227,6 +227,13 @@ def test_shared_corpus_counts_and_reingest(shared: Path, tmp_path: Path) -> None
     assert len(report.errors) == 2  # the truncated efetch record and the empty RCT line
     hits = svc.search("at what age should colorectal cancer screening start", k=3).hits
     assert "ngc:11005" in [h.doc_id for h in hits]
+    # the answer-quality question sets name documents of this store (docs/eval-questions.md)
+    from medcite.evaluation.answers import load_questions
+
+    known = {r[0] for r in svc.open_existing().conn.execute("SELECT doc_id FROM documents")}
+    for name in ("dev", "holdout", "test"):
+        qs = load_questions(Path(__file__).resolve().parent.parent / "eval" / f"answers_{name}.jsonl")
+        assert {g for q in qs for g in q.gold} <= known, name
     before = stats(svc)
     again = svc.ingest([shared / "corpus"])
     assert again.added == again.updated == again.deleted == 0

@@ -1,0 +1,31 @@
+"""The answer-quality question sets parse, have unique ids, and keep the layout docs/eval-questions.md gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medcite.evaluation.answers import load_questions
+
+EVAL = Path(__file__).resolve().parent.parent / "eval"
+
+
+@pytest.mark.parametrize("name,n,answerable", [("dev", 50, 39), ("holdout", 40, 32), ("test", 36, 30)])
+def test_question_set_layout(name: str, n: int, answerable: int) -> None:
+    qs = load_questions(EVAL / f"answers_{name}.jsonl")
+    assert len(qs) == n and sum(bool(q.gold) for q in qs) == answerable
+    assert len({q.qid for q in qs}) == n
+    for q in qs:
+        assert q.audience in ("clinician", "patient")
+        if q.gold:
+            assert 1 <= len(q.key_facts) <= 3 and all(q.key_facts), q.qid
+        else:
+            assert not q.key_facts and q.qid.startswith("unans-"), q.qid
+
+
+def test_question_sets_do_not_share_ids_or_gold_documents() -> None:
+    sets = {name: load_questions(EVAL / f"answers_{name}.jsonl") for name in ("dev", "holdout", "test")}
+    ids = [q.qid for qs in sets.values() for q in qs]
+    assert len(ids) == len(set(ids))
+    assert not {g for q in sets["test"] for g in q.gold} & {g for n in ("dev", "holdout") for q in sets[n] for g in q.gold}
