@@ -580,9 +580,7 @@ class Medcite:
                 (filters.kinds and "patient_info" not in filters.kinds)
                 or filters.year_min is not None or filters.year_max is not None or filters.sources)):
             return []  # the main run already honours filters this shortcut cannot check
-        from medcite.index.terms import fts_quote
-
-        from medcite.index.terms import tokenize
+        from medcite.index.terms import fts_quote, tokenize
         from medcite.text import stem
 
         terms = [t for t in terms if t not in CONVERSATIONAL]

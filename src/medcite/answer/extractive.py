@@ -51,7 +51,7 @@ _AIM = re.compile(r"\b(?:(?:aim|objective|purpose|goal)s? (?:of|for) (?:this|the
                   r"(?:study|trial|review|protocol)|(?:we|the authors|authors) (?:tested|hypothesi[sz]ed|aimed|sought)|"
                   r"(?:this|the present) (?:study|trial) (?:aimed|was designed|sought)|"
                   r"was to (?:compare|evaluate|assess|determine|investigate|examine|instigate))\b", re.I)
-#: a sentence that reports measured results: several numbers with units, or a p-value / confidence interval
+#: a sentence that reports measured results: a percentage, a p-value, a confidence interval or a ratio
 _QUANT = re.compile(r"(?:\d+(?:\.\d+)?\s?%|\bp\s?[<=>≤]\s?0?\.\d|\b95\s?% ?CI\b|"
                     r"\b(?:hazard|odds|risk) ratio\b|\b(?:HR|OR|RR)\s?[,=:]?\s?\d)", re.I)
 _TABLE_ROW = re.compile(r"^\d+[A-Z]|(?:\(\s*[\d.,–\- ]+\s*\).*){3,}")
@@ -229,7 +229,6 @@ class Scored:
     section: str = ""
     can_lead: bool = True   # may open the answer: from a document about the focus, missing ≤ 1 specific word
     hard: bool = False      # patient mode: above the hard reading-grade limit
-    plain: bool = False     # patient mode: an easy sentence of a patient page (may add context)
     ease: float = 0.0       # patient mode: the part of the penalty that is for reading difficulty
 
 
@@ -273,19 +272,16 @@ class ComposerConfig:
     passages: int = 90
     duplicate_jaccard: float = 0.55
     patient_max_grade: float = 8.0
-    #: patient mode quotes a sentence above this reading grade only when no easier sentence answers
-    #: (at most ``patient_max_hard`` of them, scored ``hard_penalty`` lower)
+    #: patient mode quotes at most ``patient_max_hard`` sentences above this reading grade, scored
+    #: ``hard_penalty`` lower, and (``hard_bottom_only``) only as the bottom line
     patient_hard_limit: float = 16.0
     patient_max_hard: int = 1
     #: patient mode: score lost per reading grade above ``patient_max_grade``
     grade_penalty: float = 0.1
     hard_penalty: float = 0.1
-    hard_only_when_needed: bool = False
     hard_bottom_only: bool = True
     #: share of a sentence's reading-difficulty penalty forgiven when it competes for the bottom line
     bottom_relief: float = 1.0
-    #: patient mode: an easy sentence of a patient page may fill a section at this (lower) cover
-    patient_min_cover: float = 0.35
     #: how many of the best candidates the composition keeps (for explanations and diagnostics)
     keep_ranked: int = 25
     #: bonus for a sentence that states the kind of value the question asks for
@@ -742,7 +738,7 @@ class ExtractiveComposer:
                         e = nxt.end()  # the grade belongs to this sentence, not to the next one
                 raw = hit.text[s:e]
                 lowered = raw.lower()
-                if not any(p in lowered for p in probes):
+                if not any(p in lowered for p in probes) and not any(_uses(raw, a) for a in local):
                     continue  # mentions no question word in any form: cannot be relevant
                 text = _BULLET.sub("", raw).strip()
                 penalty = _standalone_penalty(text)
@@ -759,11 +755,10 @@ class ExtractiveComposer:
                             for c in concepts) / total_idf
                 if cover < min(cfg.min_cover, cfg.min_lead_cover) and (similarity is None or cover < cfg.sem_min_cover):
                     continue  # (with a similarity model, weaker wordings stay candidates: see below)
-                hard = plain = False
+                hard = False
                 ease = 0.0
                 if audience == "patient":
                     fk = flesch_kincaid_grade(text)
-                    plain = fk <= cfg.patient_max_grade and kind == "patient_info"
                     # too hard for a lay reader: quoted only when nothing easier says it (see _pick)
                     hard = fk > cfg.patient_hard_limit
                     ease = (min(max(0.0, fk - cfg.patient_max_grade), cfg.patient_hard_limit - cfg.patient_max_grade)
@@ -804,7 +799,7 @@ class ExtractiveComposer:
                                   or (says_it_all and bool(focus_terms & present)))
                         and (not asked_types or bool(asked_types & (present | in_ctx))),
 
-                        tokens=tokens, caution=caution, recommend=recommend, hard=hard, plain=plain, ease=ease,
+                        tokens=tokens, caution=caution, recommend=recommend, hard=hard, ease=ease,
                         grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
                     )
                 )
@@ -823,13 +818,13 @@ class ExtractiveComposer:
 
         chosen: list[Scored] = []
         per_doc: dict[str, int] = {}
-        max_hard = cfg.patient_max_hard
 
         def take(x: Scored, section: str) -> bool:
             cap = cfg.max_per_guideline if x.kind in ("guideline", "drug_label") else cfg.max_per_doc
             if per_doc.get(x.doc_id, 0) >= cap:
                 return False
-            if x.hard and (sum(y.hard for y in chosen) >= max_hard or (cfg.hard_bottom_only and section != BOTTOM)):
+            if x.hard and (sum(y.hard for y in chosen) >= cfg.patient_max_hard
+                           or (cfg.hard_bottom_only and section != BOTTOM)):
                 return False
             for y in chosen:
                 inter = len(x.tokens & y.tokens)
@@ -843,8 +838,6 @@ class ExtractiveComposer:
         strong = ("guideline", "systematic_review") if audience != "patient" else ("patient_info", "guideline")
         lead = [x for x in scored if x.focus and x.can_lead and x.cover >= cfg.answer_cover]
         readable = [x for x in lead if not x.hard]
-        if readable and cfg.hard_only_when_needed:
-            max_hard = 0  # a readable sentence can open the answer: no hard ones at all
         readable = readable or lead
         firsts = [x for x in readable if x.kind in strong] or readable
         if cfg.bottom_relief:
@@ -863,8 +856,7 @@ class ExtractiveComposer:
                 if take(x, BOTTOM):
                     comp.bottom.append(x)
         for x in scored:
-            need = cfg.patient_min_cover if x.plain else cfg.min_cover
-            if x in chosen or x.score < cfg.min_section_score or x.cover < need:
+            if x in chosen or x.score < cfg.min_section_score or x.cover < cfg.min_cover:
                 continue
             if x.caution and len(comp.cautions) < cfg.max_cautions and x.focus:
                 if take(x, "Cautions"):
@@ -874,7 +866,7 @@ class ExtractiveComposer:
             elif x.recommend and len(comp.recommendations) < cfg.max_recommendations and x.cover >= cfg.answer_cover:
                 if take(x, "Recommendations"):
                     comp.recommendations.append(x)
-            elif len(comp.evidence) < cfg.max_evidence and x.cover >= (need if x.plain else cfg.answer_cover):
+            elif len(comp.evidence) < cfg.max_evidence and x.cover >= cfg.answer_cover:
                 if take(x, "What the evidence says"):
                     comp.evidence.append(x)
         self._expand_lead(comp, scored, chosen, per_doc, take, audience)
