@@ -738,7 +738,7 @@ class ExtractiveComposer:
                         e = nxt.end()  # the grade belongs to this sentence, not to the next one
                 raw = hit.text[s:e]
                 lowered = raw.lower()
-                if not any(p in lowered for p in probes) and not any(_uses(raw, a) for a in local):
+                if not any(p in lowered for p in probes):
                     continue  # mentions no question word in any form: cannot be relevant
                 text = _BULLET.sub("", raw).strip()
                 penalty = _standalone_penalty(text)
