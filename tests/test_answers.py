@@ -576,7 +576,7 @@ def test_cli_search_odd_queries_never_error(cli, query: str) -> None:
 def test_sentences_are_also_judged_by_meaning_with_the_bundled_model(tmp_path: Path) -> None:
     # the real bundled embedding model (no dense index needed): a paraphrase scores above an unrelated sentence
     settings = Settings(db=tmp_path / "m.db", shared_dir=tmp_path / "shared", cache_dir=tmp_path / "cache",
-                        progress=False, lexical_engine="fts5")
+                        progress=False, lexical_engine="fts5", answer_semantic=True)
     svc = Medcite(settings)
     assert svc.ingest([CORPUS]).added == 12
     sim = svc._similarity("How is raised pressure inside the eye treated?", svc.retriever())
