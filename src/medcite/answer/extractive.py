@@ -72,6 +72,8 @@ _BASELINE = re.compile(r"\b(?:demographics?|baseline characteristics|at baseline
                        r"(?:met|meeting) (?:the|our) inclusion)\b", re.I)
 #: a sentence reporting somebody else's study ("Tanyeri et al. evaluated …") is not this document's finding
 _OTHERS = re.compile(r"\bet al\b\.?", re.I)
+#: kinds that report their own study (their accounts of other studies are second-hand)
+_PRIMARY = frozenset({"randomized_trial", "observational", "case_report"})
 _BULLET = re.compile(r"^[•\-\*·]\s*")
 #: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
 _OPEN_END = re.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
@@ -266,7 +268,7 @@ class ComposerConfig:
     max_recommendations: int = 4
     max_evidence: int = 6
     max_cautions: int = 3
-    max_per_doc: int = 2
+    max_per_doc: int = 3
     #: a guideline or label states several decision points (ages, grades, doses): keep more of them
     max_per_guideline: int = 4
     passages: int = 90
@@ -288,7 +290,7 @@ class ComposerConfig:
     value_cue: float = 0.12
     #: once the answer's lead document is clear, up to this many of its sentences are quoted in all
     #: (a study's results and conclusions; a guideline's or label's decision points)
-    max_lead: int = 5
+    max_lead: int = 7
     #: a lead-document sentence must reach this score (and report a finding or a recommendation)
     min_lead_score: float = 0.3
     #: … and cover this share of the question (its title supplies the rest)
@@ -858,6 +860,8 @@ class ExtractiveComposer:
         for x in scored:
             if x in chosen or x.score < cfg.min_section_score or x.cover < cfg.min_cover:
                 continue
+            if (x.kind in _PRIMARY and _OTHERS.search(x.text)) or _AIM.search(x.text):
+                continue  # a trial's account of another study is second-hand; what a study set out to do is no finding
             if x.caution and len(comp.cautions) < cfg.max_cautions and x.focus:
                 if take(x, "Cautions"):
                     comp.cautions.append(x)
