@@ -605,3 +605,11 @@ def test_strict_patient_reading_never_quotes_a_hard_sentence(tmp_path: Path, que
     assert_valid(a)
     assert a.statements and all(flesch_kincaid_grade(s.text) <= 12 for s in a.statements)
     svc.close()
+
+
+def test_related_questions_come_from_the_corpus_patient_questions(corpus_svc: Medcite) -> None:
+    from medcite.answer.related import related_questions
+
+    got = related_questions(corpus_svc.open_existing(), "Can glaucoma make you blind?")
+    assert {"What is glaucoma?", "How is glaucoma treated?"} & set(got), got
+    assert "Can glaucoma make you blind?" not in got

@@ -7,7 +7,8 @@ line, and only one of them; without a clear topic, every word about as specific 
 
 from __future__ import annotations
 
-from medcite.answer.extractive import BOTTOM, ComposerConfig, ExtractiveComposer, answer_type_words
+from medcite.answer.concepts import answer_type_words
+from medcite.answer.extractive import BOTTOM, ComposerConfig, ExtractiveComposer
 from medcite.domain import Hit
 from medcite.text import flesch_kincaid_grade
 
@@ -84,7 +85,7 @@ def test_answer_type_words_name_the_kind_of_answer_asked_for() -> None:
 
 
 def test_abbreviations_a_document_defines_are_resolved_in_its_other_sentences() -> None:
-    from medcite.answer.extractive import defined_abbreviations
+    from medcite.answer.sentences import defined_abbreviations
 
     got = dict(defined_abbreviations("CO2 laser cryptolysis (LC) was compared with radiofrequency (RF) ablation."))
     assert got["LC"] == frozenset({"laser", "cryptolysis"}) and got["RF"] == frozenset({"radiofrequency"})
@@ -123,7 +124,7 @@ def test_baseline_tables_aims_and_other_studies_never_extend_the_lead_study() ->
 
 
 def test_headings_and_list_items_without_a_verb_are_never_quoted() -> None:
-    from medcite.answer.extractive import _standalone_penalty
+    from medcite.answer.sentences import _standalone_penalty
 
     assert _standalone_penalty("Screening for thyroid cancer using neck palpation and ultrasound") is None
     assert _standalone_penalty("Drooping eyelid or corner of the mouth on one side") is None

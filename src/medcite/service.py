@@ -15,13 +15,8 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from medcite.answer.build import assemble, doc_meta_from_rows
-from medcite.answer.extractive import (
-    CONVERSATIONAL,
-    STRICT_READING,
-    ComposerConfig,
-    ExtractiveComposer,
-    answer_type_words,
-)
+from medcite.answer.concepts import CONVERSATIONAL, answer_type_words
+from medcite.answer.extractive import STRICT_READING, ComposerConfig, ExtractiveComposer
 from medcite.answer.related import related_questions, remember_question
 from medcite.answer.schema import Answer
 from medcite.domain import Hit, IngestReport
@@ -422,7 +417,7 @@ class Medcite:
 
     def warm_up(self) -> None:
         """Load what the first answer would otherwise wait for (the embedding model, word frequencies)."""
-        from medcite.answer.extractive import word_rarity
+        from medcite.answer.concepts import word_rarity
 
         word_rarity("warm")
         try:
@@ -594,7 +589,7 @@ class Medcite:
                        SELECT p.doc_id AS doc_id, bm25(passages_fts, 1.0, 0.0, 0.0) AS s, d.title AS title
                        FROM passages_fts CROSS JOIN passages p ON p.id = passages_fts.rowid
                        CROSS JOIN documents d ON d.doc_id = p.doc_id
-                       WHERE passages_fts MATCH ? AND d.kind = 'patient_info' ORDER BY s LIMIT 400)
+                       WHERE passages_fts MATCH ? AND d.kind = 'patient_info' ORDER BY s LIMIT 120)
                    GROUP BY doc_id ORDER BY best, doc_id LIMIT 40""", (match,)).fetchall()
         except sqlite3.OperationalError:
             return []

@@ -10,207 +10,53 @@ and question give the same answer.
 from __future__ import annotations
 
 import math
-import re
-from functools import lru_cache
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
+from medcite.answer.concepts import (
+    CONTEXT_SHARE,
+    CONTEXT_WEIGHT,
+    CONVERSATIONAL,
+    CTX_CREDIT,
+    FOCUS_BAND,
+    IDF_CAP,
+    _PREFIX_MARK,
+    Concept,
+    _answer_type_map,
+    _interrogative_head,
+    _value_cue_map,
+    aspect_weighted,
+    build_concepts,
+    concept_present,
+    sentence_tokens,
+    with_prefixes,
+    word_rarity,
+)
 from medcite.answer.grading import guideline_grade, infer_kind, level_for
-from medcite.answer.safety import is_instruction
+from medcite.answer.sentences import (
+    _AIM,
+    _BASELINE,
+    _BULLET,
+    _CAUTION,
+    _CONCLUDE,
+    _FINDING,
+    _GRADED,
+    _OTHERS,
+    _PRIMARY,
+    _QUANT,
+    _RECOMMEND,
+    _RESULT_HEADING,
+    _SKIP_HEADINGS,
+    _TRAILING_GRADE,
+    _acronym,
+    _standalone_penalty,
+    _uses,
+    defined_abbreviations,
+)
 from medcite.domain import KIND_LABELS, DocKind, Hit
-from medcite.index.terms import tokenize
-from medcite.text import flesch_kincaid_grade, sentence_spans, split_sentences, stem
-
-# --- cues --------------------------------------------------------------------------------------
-
-_RECOMMEND = re.compile(
-    r"\b(recommends?|recommended|recommendation|should (?:be|not|receive|start|begin|undergo|consider)|"
-    r"is indicated|are indicated|grade [ABCDI]\b|[ABCD] recommendation|I statement|suggests? (?:that )?(?:clinicians|offering))"
-    r"|^(?:offer|consider|do not (?:offer|use|give|start)|start|stop|give|avoid)\b",  # guideline imperatives (NICE style)
-    re.I,
-)
-_CONCLUDE = re.compile(
-    r"\b(conclusions?|in conclusion|we conclude|our (?:results|findings) (?:suggest|show|indicate)|"
-    r"(?:was|were|is|are) (?:associated|effective|safe|superior|non-inferior|inferior)|reduced?s?|increased?s?|"
-    r"improved?s?|lowered|significantly)\b",
-    re.I,
-)
-_CAUTION = re.compile(
-    r"\b(harms?|adverse|side effects?|contraindicat\w*|bleeding|risk of|toxicity|caution|avoid|warning|"
-    r"should not|not recommended|recommends against|insufficient evidence|uncertain\w*|limited evidence|"
-    r"overdiagnosis|false[- ]positive|complications?|death|fatal|hypersensitivity|pregnan\w*)\b",
-    re.I,
-)
-_DANGLING = re.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|their|its|here|there|thus|hence|"
-                       r"in this|in these|the (?:present|current) study)\b", re.I)
-#: a connective at the start ("However, …") links to the sentence before but the claim still stands alone
-_CONNECTIVE = re.compile(r"^(?:however|moreover|furthermore|additionally|therefore|in addition|overall|in summary)\b",
-                         re.I)
-#: what a study set out to do is not what it found
-_AIM = re.compile(r"\b(?:(?:aim|objective|purpose|goal)s? (?:of|for) (?:this|the present|the current|our) (?:[\w-]+ )?"
-                  r"(?:study|trial|review|protocol)|(?:we|the authors|authors) (?:tested|hypothesi[sz]ed|aimed|sought)|"
-                  r"(?:this|the present) (?:study|trial) (?:aimed|was designed|sought)|"
-                  r"was to (?:compare|evaluate|assess|determine|investigate|examine|instigate))\b", re.I)
-#: a sentence that reports measured results: a percentage, a p-value, a confidence interval or a ratio
-_QUANT = re.compile(r"(?:\d+(?:\.\d+)?\s?%|\bp\s?[<=>≤]\s?0?\.\d|\b95\s?% ?CI\b|"
-                    r"\b(?:hazard|odds|risk) ratio\b|\b(?:HR|OR|RR)\s?[,=:]?\s?\d)", re.I)
-_TABLE_ROW = re.compile(r"^\d+[A-Z]|(?:\(\s*[\d.,–\- ]+\s*\).*){3,}")
-_GRADED = re.compile(r"\((?:grade )?[ABCDI] (?:recommendation|statement)\)|\bgrade [ABCDI] recommendation\b", re.I)
-_WE = re.compile(r"^(?:we|our)\b", re.I)
-_ABBREV_DEF = re.compile(r"^(?:[A-Z][A-Za-z0-9-]{1,9}, [a-z][a-z -]+[;.] ){2,}")
-_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]{0,300}>|<!--|-->|javascript:", re.I)
-_LIT_REF = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
-_SKIP_HEADINGS = re.compile(r"trial registration|abbreviation|funding|competing|acknowledg|author|figure|table|"
-                            r"supplementary|keywords|ethic|consent|data availability|registration|rating scheme|"
-                            r"definition|objective|methodolog|description of|bibliographic|availability|"
-                            r"disclaimer|copyright|study selection|data sources|data extraction|search strateg|"
-                            r"eligibility|inclusion criteria", re.I)
-#: sentences that describe who was studied, not what was found
-_BASELINE = re.compile(r"\b(?:demographics?|baseline characteristics|at baseline|were (?:comparable|similar|"
-                       r"well balanced|balanced) (?:between|across|among|in)|did not differ (?:at baseline|between the "
-                       r"(?:two )?groups in (?:age|sex))|were (?:recruited|enrolled|screened for eligibility)|"
-                       r"(?:met|meeting) (?:the|our) inclusion)\b", re.I)
-#: a sentence reporting somebody else's study ("Tanyeri et al. evaluated …") is not this document's finding
-_OTHERS = re.compile(r"\bet al\b\.?", re.I)
-#: kinds that report their own study (their accounts of other studies are second-hand)
-_PRIMARY = frozenset({"randomized_trial", "observational", "case_report"})
-_BULLET = re.compile(r"^[•\-\*·]\s*")
-#: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
-_OPEN_END = re.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
-                       r"in|by|from|as|like|following|between|than)$", re.I)
-#: a grade written after the sentence it grades ("… born between 1945 and 1965. (B recommendation)")
-_TRAILING_GRADE = re.compile(r"\s*\((?:grade )?[ABCDI] (?:recommendation|statement)\)\.?", re.I)
-_SYMBOLS = re.compile(r"[0-9%=<>±×/;:|()\[\]]")
+from medcite.text import flesch_kincaid_grade, sentence_spans, stem
 
 BOTTOM = "Bottom line"
-
-
-#: words of how people ask, not of what they ask about; they never count towards relevance
-CONVERSATIONAL = frozenset("""
-    think thought i'm im i've ive i'd id coming come came see saw seen told tell said ask asked wonder wondering
-    worried worry concerned know knew doctor doctors nurse son daughter father mother dad mom mum wife husband
-    child's kid kids baby's friend friends family's ones one thing things stuff rid rest quickly quick soon usual
-    usually go going gone give given get got better worse even report reported offered man woman men women boy
-    girl guy lady checked check okay ok safe really much many lot lots able way ways happen happens happened
-    grandmother grandfather grandma grandpa granny aunt uncle sister brother cousin niece nephew neighbor
-    neighbour partner boyfriend girlfriend diagnosed scared afraid
-    want wants like likely known per according feel feeling fine went ago started suggest suggests would could
-    actually seems
-    """.split())
-
-#: what a question word asks for → words of a sentence (or its heading) that answer it. "What medicines
-#: help?" is answered by "treatment with antiviral drugs"; "How often?" by "every 2 years" or "biennial";
-#: "What signs?" by a section on symptoms. Only the answer's *type*, never a particular answer.
-_ANSWER_TYPES: tuple[tuple[str, str], ...] = (
-    ("often frequent frequency interval how-often",
-     "every annual annually yearly biennial biennially interval intervals frequency monthly weekly"),
-    ("age old ages", "age aged ages older younger"),
-    ("dose dosage dosing doses",
-     "dose dosage doses mg mcg microgram micrograms daily milligram milligrams"),
-    ("medicine medicines medication medications drug drugs pill pills treat treated treatment treatments "
-     "therapy therapies cure",
-     "treatment treatments treated treat therapy therapies drug drugs medication medications medicine medicines "
-     "prescribe prescribed"),
-    ("sign signs symptom symptoms feature features",
-     "symptom symptoms sign signs characterized features"),
-    ("cause causes caused why",
-     "cause causes caused mutations mutation due"),
-    ("inherit inherited inheritance hereditary chance chances pass",
-     "inherited inheritance autosomal dominant recessive pattern"),
-    ("test tests testing screen screened screening",
-     "screening screen screened test testing tests"),
-)
-
-
-#: the shape of an answer of each type: a sentence stating such a value answers "how often?", "what dose?"
-_VALUE_CUES: dict[str, re.Pattern[str]] = {
-    stem("often"): re.compile(r"\b(?:every \d+|every (?:one|two|three|five|ten|year|month|week)|annual(?:ly)?|"
-                              r"biennial(?:ly)?|yearly|once a (?:year|month|week|day)|\d+[- ](?:year|month)s? interval)",
-                              re.I),
-    stem("age"): re.compile(r"\b(?:aged?|ages) \d+|\b\d+ (?:to|and|through|-|–) \d+ years|\b\d+ years (?:of age|or older|"
-                            r"and older|or younger)|\bolder than \d+|\byounger than \d+", re.I),
-    stem("dose"): re.compile(r"\b\d+(?:\.\d+)?(?: (?:to|or|-|–) \d+(?:\.\d+)?)? ?(?:mg|mcg|µg|μg|g|mL|IU|units?|"
-                             r"micrograms?|milligrams?)\b", re.I),
-    stem("medicine"): re.compile(r"\b(?:treated with|treatment (?:is|includes?|with|for)|therapy (?:is|includes?|with)|"
-                                 r"drugs? (?:such as|include|called)|medicines? (?:such as|include|called)|"
-                                 r"medications? (?:such as|include|called)|prescribe)", re.I),
-    stem("sign"): re.compile(r"\b(?:symptoms (?:include|are|may|can)|signs (?:include|and symptoms)|characterized by|"
-                             r"features (?:include|may))", re.I),
-    stem("cause"): re.compile(r"\b(?:caused by|is due to|are due to|results? from|mutations? in|leads? to)\b", re.I),
-    stem("inherit"): re.compile(r"\b(?:autosomal (?:dominant|recessive)|inherited in|X-linked|pattern of inheritance|"
-                                r"inheritance pattern|\d+ ?(?:%|percent) chance)", re.I),
-}
-
-
-@lru_cache(maxsize=1)
-def _value_cue_map() -> dict[str, re.Pattern[str]]:
-    """Question word stem → the value pattern of the answer type it asks for."""
-    out: dict[str, re.Pattern[str]] = {}
-    for asks, _answers in _ANSWER_TYPES:
-        words = [stem(w) for w in asks.split()]
-        cue = next((_VALUE_CUES[w] for w in words if w in _VALUE_CUES), None)
-        if cue is not None:
-            for w in words:
-                out[w] = cue
-    return out
-
-
-#: a sentence that reports what a study found (for the lead study: its results and conclusions)
-_FINDING = re.compile(
-    r"\b(?:significant(?:ly)?|p ?[<=>≤]|\d+(?:\.\d+)?%|reduc\w*|lower|higher|fewer|less|more effective|better|"
-    r"improv\w*|did not|no (?:significant )?differences?|not significant|effective|efficacy|superior|inferior|"
-    r"increased|decreased|associated|relieve\w*|alternative|support)\b", re.I)
-_RESULT_HEADING = re.compile(r"result|conclusion|finding|discussion|summary|main outcome|interpretation", re.I)
-
-
-def answer_type_words(terms: Sequence[str]) -> list[str]:
-    """The words that name the kind of answer the question's words ask for, as written in titles.
-
-    "Which pills …?" → treatment, treatments, therapy …: a patient page titled "What are the
-    treatments for Hashimoto's disease?" answers it although it never says "pills".
-    """
-    asked = {stem(t) for t in terms}
-    out: list[str] = []
-    for asks, answers in _ANSWER_TYPES:
-        if asked & {stem(w) for w in asks.split()}:
-            out.extend(w for w in answers.split() if w not in out)
-    return out
-
-
-@lru_cache(maxsize=1)
-def _answer_type_map() -> dict[str, tuple[str, ...]]:
-    out: dict[str, tuple[str, ...]] = {}
-    for asks, answers in _ANSWER_TYPES:
-        ans = tuple(dict.fromkeys(stem(w) for w in answers.split()))
-        for w in asks.split():
-            out.setdefault(stem(w), ())
-            out[stem(w)] = tuple(dict.fromkeys(out[stem(w)] + ans))
-    return out
-
-
-#: words at least this long also match their variants sharing the first ``_PREFIX`` letters
-#: ("mammogram" ~ "mammography", "pregnancy" ~ "pregnant")
-_PREFIX = 7
-_PREFIX_MARK = "~"
-
-
-@lru_cache(maxsize=65536)
-def with_prefixes(tokens: frozenset[str]) -> frozenset[str]:
-    return tokens | {_PREFIX_MARK + t[:_PREFIX] for t in tokens if len(t) > _PREFIX and t.isalpha()}
-
-
-
-@dataclass(frozen=True)
-class Concept:
-    term: str
-    alternatives: tuple[frozenset[str], ...]
-    idf: float
-    topic: bool = False     # named in most top-hit titles: what the question is about
-    core: int = 0           # the first ``core`` alternatives are its own wordings (0: all of them)
-    asks: bool = False      # a word that names the kind of answer ("dose", "how often", "signs")
-
-    def own(self) -> "Concept":
-        return Concept(self.term, self.alternatives[: self.core or None], self.idf, self.topic)
 
 
 @dataclass
@@ -331,262 +177,6 @@ _KIND_PRIOR = {
                 "review": 0.45, "randomized_trial": 0.4, "observational": 0.35, "case_report": 0.2, "other": 0.3},
 }
 
-
-@lru_cache(maxsize=65536)
-def sentence_tokens(text: str) -> frozenset[str]:
-    """Stemmed word set of a sentence (cached: the same passages come back for related questions)."""
-    return frozenset(stem(t) for t in tokenize(text))
-
-
-def build_concepts(
-    terms: Sequence[str], expansions: Iterable[Any], idf: Callable[[str], float]
-) -> list[Concept]:
-    """One concept per query term; an expansion adds alternative wordings to the term it expands.
-
-    A hyphenated term ("average-risk") matches its parts written either way, and weighs what its
-    parts weigh on average (the rare exact phrase would otherwise dominate the question).
-    """
-    alts: dict[str, list[frozenset[str]]] = {}
-    weights: dict[str, float] = {}
-    for t in terms:
-        parts = [p for p in re.split(r"[-']", t) if len(p) > 1]
-        if len(parts) > 1:
-            alts[t] = [frozenset({stem(t)}), frozenset(stem(p) for p in parts)]
-            weights[t] = sum(idf(p) for p in parts) / len(parts)
-        else:
-            alts[t] = [frozenset({stem(t)})]
-            weights[t] = idf(t)
-    for ex in expansions:
-        src_tokens = [stem(t) for t in tokenize(getattr(ex, "source", "") or "")]
-        tgt = frozenset(stem(t) for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2)
-        if not tgt:
-            continue
-        for term in alts:
-            if stem(term) in src_tokens:
-                alts[term].append(tgt)
-    # the reverse too: a question that spells out "abdominal aortic aneurysm" also matches "AAA"
-    stems = {stem(t): t for t in alts}
-    for abbr, full_words in _full_forms():
-        if all(w in stems for w in full_words):
-            for w in full_words:
-                alts[stems[w]].append(frozenset({abbr}))
-    types = _answer_type_map()
-    core = {t: len(dict.fromkeys(a)) for t, a in alts.items()}
-    for term, a in alts.items():
-        st = stem(term)
-        for ans in types.get(st, ()):
-            a.append(frozenset({ans}))
-        if len(st) > _PREFIX and st.isalpha():
-            a.append(frozenset({_PREFIX_MARK + st[:_PREFIX]}))
-    concepts = [Concept(t, tuple(dict.fromkeys(a)), weights[t], core=core[t], asks=stem(t) in types)
-                for t, a in alts.items()]
-    return concepts
-
-
-@lru_cache(maxsize=1)
-def _full_forms() -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """(abbreviation stem, stems of its full form) from the query analyzer's abbreviation table."""
-    try:
-        from medcite.retrieve.query import ABBREVIATIONS
-    except ImportError:
-        return ()
-    out = []
-    for abbr, (full, _mesh) in ABBREVIATIONS.items():
-        words = tuple(stem(t) for t in tokenize(full) if len(t) > 2)
-        if len(words) >= 2:
-            out.append((stem(abbr.lower()), words))
-    return tuple(out)
-
-
-ASPECT_WEIGHT = 1.5
-CONTEXT_WEIGHT = 0.4
-CONTEXT_SHARE = 0.4
-CTX_CREDIT = 0.35
-IDF_CAP = 8.0
-#: words within this many Zipf units of the rarest question word are all foci (no clear topic)
-FOCUS_BAND = 1.5
-
-
-@lru_cache(maxsize=8192)
-def word_rarity(term: str) -> float:
-    """How specialised a word is: 8 minus its Zipf frequency in everyday English (wordfreq).
-
-    "back", "family", "common" ≈ 2–3; "asthma" ≈ 4.3; "pinworms", "dexamethasone" ≈ 5.7. Hyphenated
-    terms take their rarest part. A word wordfreq does not know (a rare drug, a misspelling) is 8.
-    """
-    from wordfreq import zipf_frequency
-
-    parts = [p for p in re.split(r"[-']", term) if p] or [term]
-    return max(8.0 - zipf_frequency(p, "en") for p in parts)
-
-
-_INTERROGATIVE = frozenset("what which how when why who whom where is are can could does do did should will would "
-                           "may might".split())
-
-
-def _interrogative_head(question: str) -> set[str]:
-    """Stems of the first words of the question sentence(s) that open with an interrogative word.
-
-    "What is the treatment of colorectal cancer?" asks for a treatment; "For bad breath caused by
-    tonsil stones, is laser better?" does not ask for a cause although it says "caused".
-    """
-    out: set[str] = set()
-    for sentence in split_sentences(question):
-        words = tokenize(sentence)
-        if words and words[0] in _INTERROGATIVE:
-            out.update(stem(w) for w in words[:6])
-    return out
-
-
-def aspect_weighted(concepts: list[Concept], top_hits: Sequence[Hit]) -> list[Concept]:
-    """Double the weight of the question's *aspect* words.
-
-    Words found in most titles of the top hits name the topic ("colorectal cancer screening"); the
-    others say what is asked about it ("age", "start"). A sentence that only repeats the topic must
-    not look like an answer, so aspect words count twice.
-    """
-    titles = [with_prefixes(sentence_tokens(h.title or "")) for h in top_hits if h.title]
-    if len(titles) < 3:
-        return concepts
-    out = []
-    for c in concepts:
-        share = sum(1 for t in titles if concept_present(c.own(), t)) / len(titles)
-        out.append(replace(c, topic=True) if share >= 0.4 and not c.asks
-                   else replace(c, idf=c.idf * ASPECT_WEIGHT))
-    return out
-
-
-def concept_present(concept: Concept, tokens: frozenset[str]) -> bool:
-    for alt in concept.alternatives:
-        if len(alt) == 1:
-            if alt <= tokens:
-                return True
-        elif len(alt & tokens) / len(alt) >= 0.66:
-            return True
-    return False
-
-
-@lru_cache(maxsize=65536)
-def _standalone_penalty(text: str) -> float | None:
-    """None = unusable sentence; else a penalty for sentences that need context to make sense."""
-    words = text.split()
-    if len(text) < 30 or len(words) < 5 or text.endswith((":", "?", ",", ";")):
-        return None
-    if _OPEN_END.search(text.rstrip(".")):
-        return None  # the sentence stops where its list or object should begin
-    if len(words) <= 14 and not text.endswith((".", "!", ")")) and not _has_verb(words):
-        return None  # a heading or a list item ("Screening for thyroid cancer using neck palpation and ultrasound")
-    if not text[0].isupper() and not text[0].isdigit():
-        return None
-    symbols = len(_SYMBOLS.findall(text)) / max(1, len(text))
-    if symbols > 0.12 or sum(w[:1].isdigit() for w in words) > 8:
-        return None  # table fragments, statistics dumps
-    if text.count(";") >= 2 and len(text) / (text.count(";") + 1) < 45:
-        return None  # abbreviation glossaries ("CI, confidence interval; OR, odds ratio; …")
-    if _ABBREV_DEF.search(text) or _LIT_REF.search(text):
-        return None  # glossaries; sentences carrying the source's own [n] literature markers
-    if _MARKUP.search(text) or is_instruction(text):
-        return None  # markup or an instruction hidden in a document is never quoted as evidence
-    if _TABLE_ROW.search(text):
-        return None  # table rows ("Pain at rest (NRS) 4 (3–7) 4 (3–6) …") and footnote-marked cells
-    penalty = 0.0
-    if _DANGLING.match(text):
-        penalty += 0.3
-    elif _WE.match(text) or _CONNECTIVE.match(text):
-        penalty += 0.1
-    if _AIM.search(text):
-        penalty += 0.2
-    if _BASELINE.search(text):
-        penalty += 0.2
-    if _OTHERS.search(text):
-        penalty += 0.15
-    if len(text) > 450:
-        penalty += 0.1
-    return penalty
-
-
-_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
-
-
-def _long_form(before: str, abbr: str) -> str | None:
-    """The words before "(ABBR)" that ABBR abbreviates, or None (Schwartz & Hearst, PSB 2003).
-
-    Every letter of the abbreviation must appear, in order, in the candidate long form, its first
-    letter at the start of a word; the long form is at most ``min(len + 5, 2 × len)`` words.
-    """
-    letters = [c.lower() for c in abbr if c.isalnum()]
-    if len(letters) < 2 or not abbr[0].isalpha() or sum(c.isupper() for c in abbr) < 2:
-        return None
-    words = before.split()
-    window = words[-min(len(letters) + 5, 2 * len(letters)):]
-    text = " ".join(window).lower()
-    i, j = len(text) - 1, len(letters) - 1
-    while j >= 0:
-        c = letters[j]
-        while i >= 0 and (text[i] != c or (j == 0 and i > 0 and text[i - 1].isalnum())):
-            i -= 1
-        if i < 0:
-            return None
-        i -= 1
-        j -= 1
-    start = text.rfind(" ", 0, i + 1) + 1
-    long = text[start:].strip(" ,;:-")
-    if " " in long or "-" in long or len(long) >= 2 * len(abbr):
-        return long
-    return None
-
-
-@lru_cache(maxsize=8192)
-def defined_abbreviations(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
-    """(abbreviation as written, stems of its long form) for every "long form (ABBR)" that ``text`` defines.
-
-    Trial reports name their arms once in full and then by letters ("CO2 laser cryptolysis (LC)",
-    "pulsed electromagnetic field (PEMF)"); a result sentence that says "LC" speaks of the question's
-    "laser cryptolysis".
-    """
-    out: dict[str, frozenset[str]] = {}
-    for m in _DEFINED.finditer(text):
-        abbr = m.group(1)
-        long = _long_form(text[max(0, m.start() - 120):m.start()], abbr)
-        if long:
-            out.setdefault(abbr, frozenset(stem(t) for t in tokenize(long) if len(t) > 1))
-    return tuple(out.items())
-
-
-def _uses(text: str, abbr: str) -> bool:
-    """Does ``text`` use the abbreviation as written (case-sensitive, as a word)?"""
-    i = text.find(abbr)
-    while i >= 0:
-        end = i + len(abbr)
-        if (i == 0 or not text[i - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
-            return True
-        i = text.find(abbr, end)
-    return False
-
-
-_AUX = frozenset("""is are was were be been being am has have had do does did can could may might must shall should
-    will would cannot won't can't isn't aren't wasn't weren't doesn't don't didn't hasn't haven't""".split())
-#: common verbs of medical prose in their present forms (past forms end in -ed and are found by suffix)
-_VERBS = frozenset("""include includes cause causes reduce reduces occur occurs lead leads help helps need needs
-    make makes take takes show shows appear appears affect affects suggest suggests recommend recommends
-    increase increases decrease decreases lower lowers raise raises prevent prevents protect protects treat
-    treats work works become becomes develop develops remain remains contain contains provide provides allow
-    allows require requires improve improves get gets keep keeps go goes come comes tend tends seem seems
-    depend depends vary varies last lasts mean means run runs begin begins start starts stop stops""".split())
-
-
-def _has_verb(words: list[str]) -> bool:
-    """Does the sentence (as split words) have a finite verb — is it a statement, not a heading or list item?"""
-    for i, w in enumerate(words):
-        w = w.strip(".,;:()\"'").lower()
-        if w in _AUX or w in _VERBS or (i > 0 and len(w) > 4 and w.endswith("ed")):
-            return True
-    return False
-
-
-def _acronym(source: str) -> str:
-    """"U.S. Preventive Services Task Force" → "USPSTF", so "per the USPSTF" matches its own documents."""
-    return "".join(w[0] for w in re.findall(r"[A-Z][A-Za-z]*", source.replace("U.S.", "U S")))
 
 
 class ExtractiveComposer:
@@ -955,5 +545,5 @@ def kind_label(kind: str) -> str:
         return "Other"
 
 
-__all__ = ["ExtractiveComposer", "ComposerConfig", "Composition", "Scored", "BOTTOM", "answer_type_words", "idf_from_counts",
-           "kind_label", "level_for"]
+__all__ = ["ExtractiveComposer", "ComposerConfig", "Composition", "Scored", "BOTTOM", "STRICT_READING",
+           "idf_from_counts", "kind_label", "level_for"]

@@ -32,11 +32,15 @@ def related_questions(store: Store, question: str, limit: int = 5) -> list[str]:
     candidates: list[tuple[float, str]] = []
     match = "title : (" + " OR ".join(fts_quote(t) for t in terms) + ")"
     try:
+        # bm25() cannot sit inside an aggregate (SQLite refuses the plan): rank passages first, then group
         rows = store.conn.execute(
-            """SELECT p.title, min(bm25(passages_fts, 4.0, 1.0, 1.0)) AS s FROM passages_fts
-               JOIN passages p ON p.id = passages_fts.rowid JOIN documents d ON d.doc_id = p.doc_id
-               WHERE passages_fts MATCH ? AND d.kind = 'patient_info' AND p.title LIKE '%?'
-               GROUP BY p.title ORDER BY s LIMIT 40""",
+            """SELECT title, min(s) AS best FROM (
+                   SELECT p.title AS title, bm25(passages_fts, 4.0, 1.0, 1.0) AS s FROM passages_fts
+                   CROSS JOIN passages p ON p.id = passages_fts.rowid
+                   CROSS JOIN documents d ON d.doc_id = p.doc_id
+                   WHERE passages_fts MATCH ? AND d.kind = 'patient_info' AND p.title LIKE '%?'
+                   ORDER BY s LIMIT 200)
+               GROUP BY title ORDER BY best, title LIMIT 40""",
             (match,),
         ).fetchall()
     except sqlite3.OperationalError:

@@ -42,9 +42,10 @@ _CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202f
 def normalise(text: str) -> str:
     """NFKC-normalise (non-ASCII only) and blank out control and invisible format characters."""
     if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-        text = "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") else ch for ch in text)
-        return text
+        text = _CONTROL_CHARS.sub(" ", unicodedata.normalize("NFKC", text))
+        if text.isprintable():
+            return text  # the common case: nothing else to blank out (checked in C, not per character)
+        return "".join(" " if unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") else ch for ch in text)
     return _CONTROL_CHARS.sub(" ", text)
 
 

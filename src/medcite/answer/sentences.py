@@ -1,0 +1,205 @@
+"""Sentence rules of the extractive composer: which sentences can be quoted, and what they say.
+
+Cue patterns (recommendations, conclusions, cautions, findings), the rules that reject sentences that cannot
+stand alone (fragments, table rows, glossaries, markup, headings), and the abbreviations a document defines.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from medcite.answer.safety import is_instruction
+from medcite.index.terms import tokenize
+from medcite.text import stem
+
+# --- cues --------------------------------------------------------------------------------------
+
+_RECOMMEND = re.compile(
+    r"\b(recommends?|recommended|recommendation|should (?:be|not|receive|start|begin|undergo|consider)|"
+    r"is indicated|are indicated|grade [ABCDI]\b|[ABCD] recommendation|I statement|suggests? (?:that )?(?:clinicians|offering))"
+    r"|^(?:offer|consider|do not (?:offer|use|give|start)|start|stop|give|avoid)\b",  # guideline imperatives (NICE style)
+    re.I,
+)
+_CONCLUDE = re.compile(
+    r"\b(conclusions?|in conclusion|we conclude|our (?:results|findings) (?:suggest|show|indicate)|"
+    r"(?:was|were|is|are) (?:associated|effective|safe|superior|non-inferior|inferior)|reduced?s?|increased?s?|"
+    r"improved?s?|lowered|significantly)\b",
+    re.I,
+)
+_CAUTION = re.compile(
+    r"\b(harms?|adverse|side effects?|contraindicat\w*|bleeding|risk of|toxicity|caution|avoid|warning|"
+    r"should not|not recommended|recommends against|insufficient evidence|uncertain\w*|limited evidence|"
+    r"overdiagnosis|false[- ]positive|complications?|death|fatal|hypersensitivity|pregnan\w*)\b",
+    re.I,
+)
+_DANGLING = re.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|their|its|here|there|thus|hence|"
+                       r"in this|in these|the (?:present|current) study)\b", re.I)
+#: a connective at the start ("However, …") links to the sentence before but the claim still stands alone
+_CONNECTIVE = re.compile(r"^(?:however|moreover|furthermore|additionally|therefore|in addition|overall|in summary)\b",
+                         re.I)
+#: what a study set out to do is not what it found
+_AIM = re.compile(r"\b(?:(?:aim|objective|purpose|goal)s? (?:of|for) (?:this|the present|the current|our) (?:[\w-]+ )?"
+                  r"(?:study|trial|review|protocol)|(?:we|the authors|authors) (?:tested|hypothesi[sz]ed|aimed|sought)|"
+                  r"(?:this|the present) (?:study|trial) (?:aimed|was designed|sought)|"
+                  r"was to (?:compare|evaluate|assess|determine|investigate|examine|instigate))\b", re.I)
+#: a sentence that reports measured results: a percentage, a p-value, a confidence interval or a ratio
+_QUANT = re.compile(r"(?:\d+(?:\.\d+)?\s?%|\bp\s?[<=>≤]\s?0?\.\d|\b95\s?% ?CI\b|"
+                    r"\b(?:hazard|odds|risk) ratio\b|\b(?:HR|OR|RR)\s?[,=:]?\s?\d)", re.I)
+_TABLE_ROW = re.compile(r"^\d+[A-Z]|(?:\(\s*[\d.,–\- ]+\s*\).*){3,}")
+_GRADED = re.compile(r"\((?:grade )?[ABCDI] (?:recommendation|statement)\)|\bgrade [ABCDI] recommendation\b", re.I)
+_WE = re.compile(r"^(?:we|our)\b", re.I)
+_ABBREV_DEF = re.compile(r"^(?:[A-Z][A-Za-z0-9-]{1,9}, [a-z][a-z -]+[;.] ){2,}")
+_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]{0,300}>|<!--|-->|javascript:", re.I)
+_LIT_REF = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
+_SKIP_HEADINGS = re.compile(r"trial registration|abbreviation|funding|competing|acknowledg|author|figure|table|"
+                            r"supplementary|keywords|ethic|consent|data availability|registration|rating scheme|"
+                            r"definition|objective|methodolog|description of|bibliographic|availability|"
+                            r"disclaimer|copyright|study selection|data sources|data extraction|search strateg|"
+                            r"eligibility|inclusion criteria", re.I)
+#: sentences that describe who was studied, not what was found
+_BASELINE = re.compile(r"\b(?:demographics?|baseline characteristics|at baseline|were (?:comparable|similar|"
+                       r"well balanced|balanced) (?:between|across|among|in)|did not differ (?:at baseline|between the "
+                       r"(?:two )?groups in (?:age|sex))|were (?:recruited|enrolled|screened for eligibility)|"
+                       r"(?:met|meeting) (?:the|our) inclusion)\b", re.I)
+#: a sentence reporting somebody else's study ("Tanyeri et al. evaluated …") is not this document's finding
+_OTHERS = re.compile(r"\bet al\b\.?", re.I)
+#: kinds that report their own study (their accounts of other studies are second-hand)
+_PRIMARY = frozenset({"randomized_trial", "observational", "case_report"})
+_BULLET = re.compile(r"^[•\-\*·]\s*")
+#: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
+_OPEN_END = re.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
+                       r"in|by|from|as|like|following|between|than)$", re.I)
+#: a grade written after the sentence it grades ("… born between 1945 and 1965. (B recommendation)")
+_TRAILING_GRADE = re.compile(r"\s*\((?:grade )?[ABCDI] (?:recommendation|statement)\)\.?", re.I)
+_SYMBOLS = re.compile(r"[0-9%=<>±×/;:|()\[\]]")
+
+#: a sentence that reports what a study found (for the lead study: its results and conclusions)
+_FINDING = re.compile(
+    r"\b(?:significant(?:ly)?|p ?[<=>≤]|\d+(?:\.\d+)?%|reduc\w*|lower|higher|fewer|less|more effective|better|"
+    r"improv\w*|did not|no (?:significant )?differences?|not significant|effective|efficacy|superior|inferior|"
+    r"increased|decreased|associated|relieve\w*|alternative|support)\b", re.I)
+_RESULT_HEADING = re.compile(r"result|conclusion|finding|discussion|summary|main outcome|interpretation", re.I)
+
+
+@lru_cache(maxsize=65536)
+def _standalone_penalty(text: str) -> float | None:
+    """None = unusable sentence; else a penalty for sentences that need context to make sense."""
+    words = text.split()
+    if len(text) < 30 or len(words) < 5 or text.endswith((":", "?", ",", ";")):
+        return None
+    if _OPEN_END.search(text.rstrip(".")):
+        return None  # the sentence stops where its list or object should begin
+    if len(words) <= 14 and not text.endswith((".", "!", ")")) and not _has_verb(words):
+        return None  # a heading or a list item ("Screening for thyroid cancer using neck palpation and ultrasound")
+    if not text[0].isupper() and not text[0].isdigit():
+        return None
+    symbols = len(_SYMBOLS.findall(text)) / max(1, len(text))
+    if symbols > 0.12 or sum(w[:1].isdigit() for w in words) > 8:
+        return None  # table fragments, statistics dumps
+    if text.count(";") >= 2 and len(text) / (text.count(";") + 1) < 45:
+        return None  # abbreviation glossaries ("CI, confidence interval; OR, odds ratio; …")
+    if _ABBREV_DEF.search(text) or _LIT_REF.search(text):
+        return None  # glossaries; sentences carrying the source's own [n] literature markers
+    if _MARKUP.search(text) or is_instruction(text):
+        return None  # markup or an instruction hidden in a document is never quoted as evidence
+    if _TABLE_ROW.search(text):
+        return None  # table rows ("Pain at rest (NRS) 4 (3–7) 4 (3–6) …") and footnote-marked cells
+    penalty = 0.0
+    if _DANGLING.match(text):
+        penalty += 0.3
+    elif _WE.match(text) or _CONNECTIVE.match(text):
+        penalty += 0.1
+    if _AIM.search(text):
+        penalty += 0.2
+    if _BASELINE.search(text):
+        penalty += 0.2
+    if _OTHERS.search(text):
+        penalty += 0.15
+    if len(text) > 450:
+        penalty += 0.1
+    return penalty
+
+
+_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
+
+
+def _long_form(before: str, abbr: str) -> str | None:
+    """The words before "(ABBR)" that ABBR abbreviates, or None (Schwartz & Hearst, PSB 2003).
+
+    Every letter of the abbreviation must appear, in order, in the candidate long form, its first
+    letter at the start of a word; the long form is at most ``min(len + 5, 2 × len)`` words.
+    """
+    letters = [c.lower() for c in abbr if c.isalnum()]
+    if len(letters) < 2 or not abbr[0].isalpha() or sum(c.isupper() for c in abbr) < 2:
+        return None
+    words = before.split()
+    window = words[-min(len(letters) + 5, 2 * len(letters)):]
+    text = " ".join(window).lower()
+    i, j = len(text) - 1, len(letters) - 1
+    while j >= 0:
+        c = letters[j]
+        while i >= 0 and (text[i] != c or (j == 0 and i > 0 and text[i - 1].isalnum())):
+            i -= 1
+        if i < 0:
+            return None
+        i -= 1
+        j -= 1
+    start = text.rfind(" ", 0, i + 1) + 1
+    long = text[start:].strip(" ,;:-")
+    if " " in long or "-" in long or len(long) >= 2 * len(abbr):
+        return long
+    return None
+
+
+@lru_cache(maxsize=8192)
+def defined_abbreviations(text: str) -> tuple[tuple[str, frozenset[str]], ...]:
+    """(abbreviation as written, stems of its long form) for every "long form (ABBR)" that ``text`` defines.
+
+    Trial reports name their arms once in full and then by letters ("CO2 laser cryptolysis (LC)",
+    "pulsed electromagnetic field (PEMF)"); a result sentence that says "LC" speaks of the question's
+    "laser cryptolysis".
+    """
+    out: dict[str, frozenset[str]] = {}
+    for m in _DEFINED.finditer(text):
+        abbr = m.group(1)
+        long = _long_form(text[max(0, m.start() - 120):m.start()], abbr)
+        if long:
+            out.setdefault(abbr, frozenset(stem(t) for t in tokenize(long) if len(t) > 1))
+    return tuple(out.items())
+
+
+def _uses(text: str, abbr: str) -> bool:
+    """Does ``text`` use the abbreviation as written (case-sensitive, as a word)?"""
+    i = text.find(abbr)
+    while i >= 0:
+        end = i + len(abbr)
+        if (i == 0 or not text[i - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
+            return True
+        i = text.find(abbr, end)
+    return False
+
+
+_AUX = frozenset("""is are was were be been being am has have had do does did can could may might must shall should
+    will would cannot won't can't isn't aren't wasn't weren't doesn't don't didn't hasn't haven't""".split())
+#: common verbs of medical prose in their present forms (past forms end in -ed and are found by suffix)
+_VERBS = frozenset("""include includes cause causes reduce reduces occur occurs lead leads help helps need needs
+    make makes take takes show shows appear appears affect affects suggest suggests recommend recommends
+    increase increases decrease decreases lower lowers raise raises prevent prevents protect protects treat
+    treats work works become becomes develop develops remain remains contain contains provide provides allow
+    allows require requires improve improves get gets keep keeps go goes come comes tend tends seem seems
+    depend depends vary varies last lasts mean means run runs begin begins start starts stop stops""".split())
+
+
+def _has_verb(words: list[str]) -> bool:
+    """Does the sentence (as split words) have a finite verb — is it a statement, not a heading or list item?"""
+    for i, w in enumerate(words):
+        w = w.strip(".,;:()\"'").lower()
+        if w in _AUX or w in _VERBS or (i > 0 and len(w) > 4 and w.endswith("ed")):
+            return True
+    return False
+
+
+def _acronym(source: str) -> str:
+    """"U.S. Preventive Services Task Force" → "USPSTF", so "per the USPSTF" matches its own documents."""
+    return "".join(w[0] for w in re.findall(r"[A-Z][A-Za-z]*", source.replace("U.S.", "U S")))
