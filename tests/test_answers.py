@@ -613,3 +613,9 @@ def test_related_questions_come_from_the_corpus_patient_questions(corpus_svc: Me
     got = related_questions(corpus_svc.open_existing(), "Can glaucoma make you blind?")
     assert {"What is glaucoma?", "How is glaucoma treated?"} & set(got), got
     assert "Can glaucoma make you blind?" not in got
+
+
+def test_warm_up_never_fails_even_without_a_store(tmp_path: Path) -> None:
+    svc = Medcite(_settings(tmp_path))  # no store file yet
+    svc.warm_up()
+    assert not (tmp_path / "m.db").exists()  # warming up creates nothing

@@ -7,6 +7,7 @@ rendering is the face's job.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sqlite3
 import time
@@ -50,6 +51,8 @@ class SearchResult:
             "hits": [h.to_dict() for h in self.hits],
         }
 
+
+log = logging.getLogger(__name__)
 
 #: passages retrieved before composing an answer, unless the caller asks for another number
 ASK_DEPTH = 50
@@ -416,19 +419,22 @@ class Medcite:
         return answer
 
     def warm_up(self) -> None:
-        """Load what the first answer would otherwise wait for (the embedding model, word frequencies)."""
+        """Load what the first answer would otherwise wait for (word frequencies, the embedding model).
+
+        Best effort: a store that does not exist yet, or a model that cannot load, is reported by the
+        first question that needs it, not here.
+        """
+        from types import SimpleNamespace
+
         from medcite.answer.concepts import word_rarity
 
-        word_rarity("warm")
         try:
-            retriever = self.retriever()
-        except MedciteError:
-            return  # no store yet: nothing to answer from
-        sim = self._similarity("warm up", retriever)
-        if sim is not None:
-            from types import SimpleNamespace
-
-            sim([SimpleNamespace(text="warm up")])
+            word_rarity("warm")
+            sim = self._similarity("warm up", self.retriever())
+            if sim is not None:
+                sim([SimpleNamespace(text="warm up")])
+        except Exception as exc:  # noqa: BLE001 — warming up must never stop a server from starting
+            log.info("warm-up skipped: %s", exc)
 
     def _similarity(self, question: str, retriever: HybridRetriever) -> Any:
         """A function: sentences → cosine similarity to the question (None when no real embedder is set).

@@ -246,7 +246,7 @@ def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # the first question must not wait for the embedding model to load
+        # the first question must not wait for word frequencies or the embedding model to load
         await run_in_threadpool(service.warm_up)
         yield
 
