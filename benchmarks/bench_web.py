@@ -103,7 +103,9 @@ def free_port() -> int:
 def start_server(db: Path, port: int, workers: int, pool: int) -> subprocess.Popen:
     env = {**os.environ, "MEDCITE_DB": str(db), "BENCH_POOL": str(pool), "PYTHONPATH": str(ROOT / "benchmarks")}
     # as `medcite serve --workers N` does: each worker embeds with cores ÷ N threads
-    env.setdefault("MEDCITE_EMBED_THREADS", str(max(1, (os.cpu_count() or 1) // workers)))
+    from medcite.settings import embed_threads_for
+
+    env.setdefault("MEDCITE_EMBED_THREADS", str(embed_threads_for(workers)))
     cmd = [sys.executable, "-m", "uvicorn", "bench_web:server_app", "--factory", "--host", "127.0.0.1",
            "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log"]
     proc = subprocess.Popen(cmd, env=env, cwd=str(ROOT))

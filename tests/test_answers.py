@@ -581,10 +581,8 @@ def test_sentences_are_also_judged_by_meaning_with_the_bundled_model(tmp_path: P
     assert svc.ingest([CORPUS]).added == 12
     sim = svc._similarity("How is raised pressure inside the eye treated?", svc.retriever())
     assert sim is not None
-    from types import SimpleNamespace
-
-    near, far = sim([SimpleNamespace(text="Glaucoma eye drops lower the pressure in your eye and help keep your sight."),
-                     SimpleNamespace(text="Statins lower cholesterol in adults with cardiovascular risk factors.")])
+    near, far = sim(["Glaucoma eye drops lower the pressure in your eye and help keep your sight.",
+                     "Statins lower cholesterol in adults with cardiovascular risk factors."])
     assert near > far + 0.2, (near, far)
     a = svc.ask("How is glaucoma treated?", "patient")
     assert_valid(a)

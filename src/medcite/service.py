@@ -363,8 +363,7 @@ class Medcite:
         prefer = ("patient_info",) if audience == "patient" else ("guideline", "systematic_review")
         main = retriever.search(search_text, depth, filters, max_per_doc=15, prefer_kinds=prefer, prefer_extra=12)
         hits = list(main.hits)
-        emphasis = asked_terms(q)
-        anaphoric = bool(emphasis) and points_back(q)
+        emphasis, anaphoric = asked_terms(q)
         if emphasis and not context and not anaphoric:
             # a question after some context ("My husband snores … How is sleep apnea treated?"): a second
             # run on the question sentence alone, fused with the first, so the context cannot drown it
@@ -424,15 +423,13 @@ class Medcite:
         Best effort: a store that does not exist yet, or a model that cannot load, is reported by the
         first question that needs it, not here.
         """
-        from types import SimpleNamespace
-
         from medcite.answer.concepts import word_rarity
 
         try:
             word_rarity("warm")
             sim = self._similarity("warm up", self.retriever())
             if sim is not None:
-                sim([SimpleNamespace(text="warm up")])
+                sim(["warm up"])
         except Exception as exc:  # noqa: BLE001 — warming up must never stop a server from starting
             log.info("warm-up skipped: %s", exc)
 
@@ -457,8 +454,7 @@ class Medcite:
         cache = self._sem_cache
         qv = embedder.embed_query(question)
 
-        def similarity(items: list[Any]) -> Any:
-            texts = [x.text for x in items]
+        def similarity(texts: list[str]) -> Any:
             if not texts:
                 return np.zeros(0, dtype=np.float32)
             vecs = {t: cache.get(t) for t in texts}  # a local view: other threads may clear the cache
@@ -581,32 +577,21 @@ class Medcite:
                 (filters.kinds and "patient_info" not in filters.kinds)
                 or filters.year_min is not None or filters.year_max is not None or filters.sources)):
             return []  # the main run already honours filters this shortcut cannot check
-        from medcite.index.terms import fts_quote, tokenize
+        from medcite.answer.related import patient_title_matches
+        from medcite.index.terms import tokenize
         from medcite.text import stem
 
         terms = [t for t in terms if t not in CONVERSATIONAL]
-        if not terms:
-            return []
         store = self.open_existing()
-        match = "title : (" + " OR ".join(fts_quote(t) for t in terms) + ")"
-        try:
-            cands = store.conn.execute(
-                """SELECT doc_id, min(s) AS best, title FROM (
-                       SELECT p.doc_id AS doc_id, bm25(passages_fts, 1.0, 0.0, 0.0) AS s, d.title AS title
-                       FROM passages_fts CROSS JOIN passages p ON p.id = passages_fts.rowid
-                       CROSS JOIN documents d ON d.doc_id = p.doc_id
-                       WHERE passages_fts MATCH ? AND d.kind = 'patient_info' ORDER BY s LIMIT 120)
-                   GROUP BY doc_id ORDER BY best, doc_id LIMIT 40""", (match,)).fetchall()
-        except sqlite3.OperationalError:
-            return []
+        cands = patient_title_matches(store, terms, by="doc", title_weight=1.0, text_weight=0.0, pool=120)
         # the page whose question names most of the asker's words first; among equals, the one that
         # asks for the kind of answer wanted ("What are the treatments for …" for "which pills?")
         own = {stem(t) for t in terms}
         kinds = {stem(w) for w in answer_type_words(terms)} - own
 
-        def key(row: tuple[str, float, str]) -> tuple[int, int, float, str]:
-            words = {stem(w) for w in tokenize(row[2] or "")}
-            return (-len(own & words), -bool(kinds & words), row[1], row[0])
+        def key(row: tuple[str, str, float]) -> tuple[int, int, float, str]:
+            words = {stem(w) for w in tokenize(row[1] or "")}
+            return (-len(own & words), -bool(kinds & words), row[2], row[0])
 
         docs = [r[0] for r in sorted(cands, key=key)[:n_docs]]
         ids = [r[0] for d in docs for r in store.conn.execute(
@@ -748,29 +733,19 @@ def fuse_hits(*runs: list[Hit]) -> list[Hit]:
     return [replace(by_id[f.key], rank=i) for i, f in enumerate(fused, start=1)]
 
 
-def asked_terms(question: str) -> list[str]:
-    """Terms of the question's last sentence when it has several (the rest is context); else none."""
-    from medcite.text import split_sentences
-
-    sentences = [x for x in split_sentences(question) if x.strip()]
-    if len(sentences) < 2:
-        return []
-    return query_terms(_question_sentence(sentences))
-
-
-def _question_sentence(sentences: list[str]) -> str:
-    return next((x for x in reversed(sentences) if x.rstrip().endswith("?")), sentences[-1])
-
-
-def points_back(question: str) -> bool:
-    """Does the question sentence refer back to the context before it ("… Bell's palsy. Will it go away?")?
-
-    Then it cannot be searched on its own, and its words say what is asked but not about what.
+def asked_terms(question: str) -> tuple[list[str], bool]:
+    """Terms of the question's last sentence when it has several (the rest is context), else none; and
+    whether that sentence refers back to the context ("… Bell's palsy. Will it go away?") — then it cannot
+    be searched on its own, and its words say what is asked but not about what.
     """
     from medcite.text import split_sentences
 
     sentences = [x for x in split_sentences(question) if x.strip()]
-    return len(sentences) >= 2 and bool(_ANAPHORA.search(_question_sentence(sentences)))
+    if len(sentences) < 2:
+        return [], False
+    last = next((x for x in reversed(sentences) if x.rstrip().endswith("?")), sentences[-1])
+    terms = query_terms(last)
+    return terms, bool(terms) and bool(_ANAPHORA.search(last))
 
 
 #: a question sentence that refers back to an earlier one ("Will I need pills for it?", "What could this be?")

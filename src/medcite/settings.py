@@ -19,6 +19,11 @@ def _default_config_file() -> Path:
     return Path(os.environ.get("MEDCITE_CONFIG", "medcite.toml"))
 
 
+def embed_threads_for(workers: int) -> int:
+    """Embedding threads per worker process, so that N workers do not oversubscribe the cores."""
+    return max(1, (os.cpu_count() or 1) // max(1, workers))
+
+
 class Settings(BaseSettings):
     """Every setting medcite has. Each is documented in docs/configuration.md."""
 

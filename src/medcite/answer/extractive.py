@@ -197,7 +197,7 @@ class ExtractiveComposer:
         emphasis: Sequence[str] = (),
         question: str = "",
         emphasis_needs_topic: bool = False,
-        similarity: Callable[[list[Scored]], Any] | None = None,
+        similarity: Callable[[list[str]], Any] | None = None,
     ) -> Composition:
         """Score and pick sentences; an empty composition means "insufficient evidence".
 
@@ -466,7 +466,7 @@ class ExtractiveComposer:
         self._expand_lead(comp, scored, chosen, per_doc, take, audience)
         return comp
 
-    def _by_meaning(self, scored: list[Scored], similarity: Callable[[list[Scored]], Any]) -> list[Scored]:
+    def _by_meaning(self, scored: list[Scored], similarity: Callable[[list[str]], Any]) -> list[Scored]:
         """Raise each candidate's cover to its meaning-based cover (embedding similarity to the question).
 
         The best ``sem_candidates`` candidates (by words and title) are embedded in one batch; cosine
@@ -477,7 +477,7 @@ class ExtractiveComposer:
         cfg = self.config
         floor = min(cfg.min_cover, cfg.min_lead_cover)
         pool = sorted(scored, key=lambda x: (-(x.cover + x.score), x.rank, x.passage_id, x.text))[: cfg.sem_candidates]
-        sims = similarity(pool)
+        sims = similarity([x.text for x in pool])
         span = max(1e-6, cfg.sem_full - cfg.sem_floor)
         for x, sim in zip(pool, sims):
             sem = min(1.0, max(0.0, (float(sim) - cfg.sem_floor) / span))

@@ -24,28 +24,44 @@ def _key(q: str) -> frozenset[str]:
     return frozenset(stem(t) for t in query_terms(q))
 
 
+def patient_title_matches(
+    store: Store, terms: list[str], *, by: str = "title", title_weight: float = 4.0, text_weight: float = 1.0,
+    pool: int = 200, limit: int = 40, questions_only: bool = False,
+) -> list[tuple[str, str, float]]:
+    """Patient pages whose title (their own question) matches any of ``terms``, best first.
+
+    Returns ``(key, title, bm25)`` rows grouped ``by`` "title" (key = the title) or "doc" (key = the
+    doc_id), from the ``pool`` best-ranked passages. ``questions_only`` keeps titles that end in "?".
+    bm25() cannot sit inside an aggregate (SQLite refuses the plan), so passages are ranked first and
+    grouped after; an FTS syntax error gives no rows.
+    """
+    if not terms:
+        return []
+    column = {"title": "p.title", "doc": "p.doc_id"}[by]
+    match = "title : (" + " OR ".join(fts_quote(t) for t in terms) + ")"
+    only_questions = "AND p.title LIKE '%?'" if questions_only else ""
+    try:
+        return [tuple(r) for r in store.conn.execute(
+            f"""SELECT k, title, min(s) AS best FROM (
+                   SELECT {column} AS k, p.title AS title,
+                          bm25(passages_fts, ?, ?, ?) AS s FROM passages_fts
+                   CROSS JOIN passages p ON p.id = passages_fts.rowid
+                   CROSS JOIN documents d ON d.doc_id = p.doc_id
+                   WHERE passages_fts MATCH ? AND d.kind = 'patient_info' {only_questions}
+                   ORDER BY s LIMIT ?)
+               GROUP BY k ORDER BY best, k LIMIT ?""",
+            (title_weight, text_weight, text_weight, match, pool, limit))]
+    except sqlite3.OperationalError:
+        return []
+
+
 def related_questions(store: Store, question: str, limit: int = 5) -> list[str]:
     terms = query_terms(question)
     if not terms:
         return []
     own = _key(question)
     candidates: list[tuple[float, str]] = []
-    match = "title : (" + " OR ".join(fts_quote(t) for t in terms) + ")"
-    try:
-        # bm25() cannot sit inside an aggregate (SQLite refuses the plan): rank passages first, then group
-        rows = store.conn.execute(
-            """SELECT title, min(s) AS best FROM (
-                   SELECT p.title AS title, bm25(passages_fts, 4.0, 1.0, 1.0) AS s FROM passages_fts
-                   CROSS JOIN passages p ON p.id = passages_fts.rowid
-                   CROSS JOIN documents d ON d.doc_id = p.doc_id
-                   WHERE passages_fts MATCH ? AND d.kind = 'patient_info' AND p.title LIKE '%?'
-                   ORDER BY s LIMIT 200)
-               GROUP BY title ORDER BY best, title LIMIT 40""",
-            (match,),
-        ).fetchall()
-    except sqlite3.OperationalError:
-        rows = []
-    for title, _score in rows:
+    for _title_key, title, _score in patient_title_matches(store, terms, questions_only=True):
         overlap = _jaccard(own, _key(title))
         candidates.append((overlap, tidy_question(title)))
     for (q,) in store.conn.execute(

@@ -31,6 +31,8 @@ def serve(
     with handle_errors():
         import uvicorn
 
+        from medcite.settings import embed_threads_for
+
         svc = make_service(ctx)
         stats = svc.stats()  # fails early, with a clear message, when there is no store
         db = str(svc.settings.db)
@@ -39,7 +41,7 @@ def serve(
             os.environ["MEDCITE_DB"] = db  # worker processes build their settings from the environment
         if workers > 1 and not reload and not svc.settings.embed_threads:
             # N workers × every core each would oversubscribe the CPU when they embed at the same time
-            os.environ["MEDCITE_EMBED_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
+            os.environ["MEDCITE_EMBED_THREADS"] = str(embed_threads_for(workers))
         out.print(f"medcite: serving {stats['documents']:,} documents from {db} on http://{host}:{port}/")
         uvicorn.run(
             "medcite.web:factory", factory=True, host=host, port=port, reload=reload,

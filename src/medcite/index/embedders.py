@@ -190,10 +190,9 @@ def prepare_model(model_dir: Path | None = None, *, quantize: bool = True, sourc
         # prepared earlier in this process for another cache folder: the build is deterministic, copy it
         model_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=model_dir, prefix=".prepare-") as tmp:
-            for name in ("tokenizer.json", f"{fname}.json", fname):
+            for name in _model_files(fname):
                 shutil.copyfile(done / name, Path(tmp) / name)
-            for name in ("tokenizer.json", f"{fname}.json", fname):  # model last: it marks completion
-                os.replace(Path(tmp) / name, model_dir / name)
+            _install(Path(tmp), model_dir, fname)
         return model_dir
     try:
         import onnx
@@ -216,10 +215,19 @@ def prepare_model(model_dir: Path | None = None, *, quantize: bool = True, sourc
         meta = {"model": MODEL_NAME, "prepare_version": PREPARE_VERSION, "quantized": quantize,
                 "dim": cfg["hidden_size"], "sha256": hashlib.sha256(target.read_bytes()).hexdigest()}
         (Path(tmp) / f"{fname}.json").write_text(json.dumps(meta, indent=1))
-        for name in ("tokenizer.json", f"{fname}.json", fname):  # model last: it marks completion
-            os.replace(Path(tmp) / name, model_dir / name)
+        _install(Path(tmp), model_dir, fname)
     _PREPARED[(quantize, source)] = model_dir
     return model_dir
+
+
+def _model_files(fname: str) -> tuple[str, str, str]:
+    return ("tokenizer.json", f"{fname}.json", fname)  # the model last: its presence marks a complete folder
+
+
+def _install(tmp: Path, model_dir: Path, fname: str) -> None:
+    """Move a prepared model from ``tmp`` into ``model_dir``, atomically per file, the model last."""
+    for name in _model_files(fname):
+        os.replace(tmp / name, model_dir / name)
 
 
 class OnnxEmbedder:
