@@ -176,3 +176,22 @@ def test_a_word_the_corpus_has_almost_never_seen_never_leaves_the_question() -> 
 
     assert "router" in concepts(1)       # (almost) unseen: names what the corpus lacks
     assert "router" not in concepts(50)  # an everyday word the retrieved text just does not use
+
+
+def test_a_heading_glued_to_its_sentence_is_not_quoted() -> None:
+    from medcite.answer.sentences import strip_glued_heading
+
+    assert strip_glued_heading("Stage IV In stage IV, the tumor is any grade.") == "In stage IV, the tumor is any grade."
+    assert (strip_glued_heading("Shingles Vaccine The shingles vaccine is NOT recommended if you have shingles.")
+            == "The shingles vaccine is NOT recommended if you have shingles.")
+    # the page's topic may open the sentence after its heading
+    assert (strip_glued_heading("Attacks Usually Start at Night Gout is a form of arthritis.", "Gout")
+            == "Gout is a form of arthritis.")
+    # an ordinary sentence (an acronym, a capitalised subject) is left alone
+    for text in ("The USPSTF recommends screening for colorectal cancer in adults.",
+                 "Have had an eye injury Symptoms include an increase in floaters.",
+                 "Huntington Disease Society of America offers support groups for families."):
+        assert strip_glued_heading(text, "Huntington disease") == text
+    passage = "Lifestyle. Stage IV In stage IV,  the cancer has spread to the bones and the liver."
+    comp = select(["stage", "cancer", "bones"], [hit(1, passage, "Stages of cancer", kind="patient_info")], "patient")
+    assert comp.bottom and comp.bottom[0].text.startswith("In stage IV,") and comp.bottom[0].text in passage

@@ -52,6 +52,7 @@ from medcite.answer.sentences import (
     _standalone_penalty,
     _uses,
     defined_abbreviations,
+    strip_glued_heading,
 )
 from medcite.domain import KIND_LABELS, DocKind, Hit
 from medcite.text import flesch_kincaid_grade, sentence_spans, stem
@@ -332,7 +333,7 @@ class ExtractiveComposer:
                 lowered = raw.lower()
                 if not any(p in lowered for p in probes):
                     continue  # mentions no question word in any form: cannot be relevant
-                text = _BULLET.sub("", raw).strip()
+                text = strip_glued_heading(_BULLET.sub("", raw).strip(), hit.title or "")
                 penalty = _standalone_penalty(text)
                 if penalty is None:
                     continue

@@ -82,6 +82,37 @@ _FINDING = re.compile(
 _RESULT_HEADING = re.compile(r"result|conclusion|finding|discussion|summary|main outcome|interpretation", re.I)
 
 
+#: words that open a sentence (after a heading that the source glued to it)
+_STARTERS = frozenset("""the a an in if for most some many each your you people it there when once after before
+    during about because although while this these treatment treatments symptoms signs doctors""".split())
+_HEADING_WORD = re.compile(r"^(?:[A-Z][\w'’-]*|[IVX]+[A-C]?|\d+[A-C]?|at|of|the|and|or|in|for|to|a|an|on|with|by|from|vs)$")
+
+
+def strip_glued_heading(text: str, title: str = "") -> str:
+    """The sentence without a heading its source glued to it, or ``text`` unchanged.
+
+    Question-and-answer pages often lose the line break after a sub-heading: "Stage IV In stage IV, the
+    tumor …", "Shingles Vaccine The shingles vaccine is NOT recommended …", "Attacks Usually Start at Night
+    Gout is a form of arthritis …". A run of title-case words followed by a capitalised word that opens
+    sentences (or names the page's topic) and then a lower-case word is such a heading; the quote starts
+    after it (still a verbatim part of the passage).
+    """
+    spans = [(m.start(), m.group(0)) for m in re.finditer(r"\S+", text)]
+    words = [w for _, w in spans]
+    if len(words) < 6:
+        return text
+    topic = {w.lower() for w in re.findall(r"[A-Za-z][\w'-]+", title)}
+    start = 0
+    for j in range(1, min(len(words) - 2, 9)):
+        if not _HEADING_WORD.match(words[j - 1]):
+            break
+        w, nxt = words[j], words[j + 1]
+        if (w[:1].isupper() and w.lower() in _STARTERS | topic and nxt[:1].islower()
+                and any(c.isupper() for c in "".join(words[:j]))):
+            start = j
+    return text[spans[start][0]:] if start else text
+
+
 @lru_cache(maxsize=65536)
 def _standalone_penalty(text: str) -> float | None:
     """None = unusable sentence; else a penalty for sentences that need context to make sense."""
