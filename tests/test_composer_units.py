@@ -195,3 +195,64 @@ def test_a_heading_glued_to_its_sentence_is_not_quoted() -> None:
     passage = "Lifestyle. Stage IV In stage IV,  the cancer has spread to the bones and the liver."
     comp = select(["stage", "cancer", "bones"], [hit(1, passage, "Stages of cancer", kind="patient_info")], "patient")
     assert comp.bottom and comp.bottom[0].text.startswith("In stage IV,") and comp.bottom[0].text in passage
+
+
+def test_a_lay_reader_may_get_the_clause_that_opens_a_long_sentence() -> None:
+    from medcite.answer.build import closes
+    from medcite.answer.sentences import leading_clauses
+
+    long = ("Curing, drying, smoking, or microwaving meat alone does not consistently kill infective worms; "
+            "homemade jerky and sausage were the cause of many cases reported in recent years.")
+    assert leading_clauses(long) == ["Curing, drying, smoking, or microwaving meat alone does not consistently "
+                                     "kill infective worms"]
+    # a clause is never cut from the one that qualifies it, nor from a short list
+    assert leading_clauses("Aspirin lowers the risk of a second stroke in adults; however, it raises bleeding.") == []
+    assert leading_clauses("Aspirin lowers the risk of a second stroke in adults; it also raises bleeding.") == []
+    assert leading_clauses("Doses: one in the morning; one at noon; one at night; one at bedtime.") == []
+    hits = [hit(1, long, "Trichinellosis prevention", kind="patient_info", heading="Prevention")]
+    patient = select(["smoking", "meat", "kill", "worms"], hits, "patient")
+    clinician = select(["smoking", "meat", "kill", "worms"], hits, "clinician")
+    assert [x.text for x in patient.bottom] == [leading_clauses(long)[0]]
+    assert [x.text for x in clinician.bottom] == [long]
+    # shown as a sentence: a full stop after its citation marker, none added to a sentence that has one
+    assert closes(patient.bottom[0].text) == "." and closes(long) == ""
+
+
+def test_a_short_patient_answer_gets_easy_sentences_from_pages_about_its_topic() -> None:
+    hard = ("Mandibular advancement oral appliances reduce the apnea-hypopnea index and daytime somnolence in "
+            "adults with mild to moderate obstructive sleep apnea compared with sham or conservative management.")
+    page = ("Sleep apnea is a common disorder that causes your breathing to stop. Sleep apnea is treated with "
+            "lifestyle changes and breathing devices. People with sleep apnea often snore loudly. Sleep apnea "
+            "can be a serious problem when it is not treated.")
+    hits = [hit(1, hard, "Oral appliances for obstructive sleep apnea", kind="systematic_review", heading="Results"),
+            hit(2, page, "Sleep Apnea", kind="patient_info", heading="Summary")]
+    # the page speaks of the topic (apnea) but not of the appliances asked about: too little for a section
+    weights = {"apnea": 6.0, "oral": 5.0, "appliances": 5.0, "adults": 4.0}
+
+    def run(audience: str, config: ComposerConfig | None = None):
+        return ExtractiveComposer(config).select(list(weights), [], hits, {}, weights.__getitem__, audience,
+                                                 df=lambda t: 10)
+
+    patient = run("patient")
+    assert patient.bottom, patient
+    added = [x for x in patient.evidence if x.doc_id == "d2"]
+    assert added and all(flesch_kincaid_grade(x.text) <= 8 and x.text in page for x in added)
+    assert len(patient.chosen) <= ComposerConfig().patient_min_statements
+    off = run("patient", ComposerConfig(patient_background=0))
+    assert len([x for x in off.chosen if x.doc_id == "d2"]) < len([x for x in patient.chosen if x.doc_id == "d2"])
+
+
+def test_a_word_the_corpus_never_uses_is_not_missing_when_its_everyday_rewording_is_there() -> None:
+    from medcite.retrieve.query import Expansion
+
+    text = "Motion sickness on boats is less likely when you sit on the upper deck near the middle of the ship."
+    hits = [hit(1, text, "Motion sickness", kind="patient_info", heading="Summary")]
+    df = {"seasick": 0, "motion": 50, "sickness": 40}.get
+
+    def run(expansions):
+        return ExtractiveComposer().select(["seasick", "boats", "sit"], expansions, hits, {}, idf, "patient",
+                                           df=lambda t: df(t, 10))
+
+    assert run([]).missing_terms == ["seasick"]
+    comp = run([Expansion("seasick", "motion sickness", "lay")])
+    assert not comp.missing_terms and comp.bottom and comp.bottom[0].text == text

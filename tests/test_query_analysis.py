@@ -180,6 +180,15 @@ def test_lay_terms_map_to_mesh(analyzer: QueryAnalyzer) -> None:
     assert {"myocardial", "infarction"} <= set(aq.expanded_terms)
 
 
+def test_everyday_words_bring_the_words_pages_use(analyzer: QueryAnalyzer) -> None:
+    aq = analyzer.analyze("I get seasick on boats and my ears keep ringing. Ringing in the ears at night?")
+    assert targets(aq, "lay")["seasick"] == {"motion sickness"}
+    assert targets(aq, "lay")["Ringing in the ears"] == {"tinnitus"}
+    assert {"motion", "sickness", "tinnitus"} <= set(aq.expanded_terms)
+    # whole words only: "shotgun" is not a "shot", "quite" is not "quit"
+    assert targets(analyzer.analyze("shotgun injuries are quite rare"), "lay") == {}
+
+
 # --- core ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(

@@ -55,6 +55,11 @@ _LEVEL_GROUPS = [
 ]
 
 
+def closes(text: str) -> str:
+    """The full stop a quoted clause needs when it is shown as a sentence ("" when it has one)."""
+    return "" if text.rstrip().endswith((".", "!", "?", ")", "”", '"')) else "."
+
+
 def insufficient_text(audience: str, missing: Sequence[str] = ()) -> str:
     named = ", ".join(f"“{m}”" for m in missing[:3])
     if audience == "patient":
@@ -109,7 +114,7 @@ def assemble(
     def add(x: Scored, section: str) -> str:
         n = cite(x)
         statements.append(Statement(id=f"s{len(statements) + 1}", text=x.text, citations=[n], section=section))
-        return f"{x.text} [{n}]"
+        return f"{x.text} [{n}]{closes(x.text)}"
 
     bottom_line = " ".join(add(x, BOTTOM) for x in comp.bottom)
     sections: list[Section] = []
@@ -157,7 +162,8 @@ def assemble(
         ))
         if len(related) >= 5:
             break
-    text_for_grade = " ".join(s.text for s in statements) or bottom_line
+    # each statement is one sentence (a quoted clause is shown with a full stop after its marker)
+    text_for_grade = " ".join(s.text + closes(s.text) for s in statements) or bottom_line
     return Answer(
         question=question,
         audience="patient" if audience == "patient" else "clinician",

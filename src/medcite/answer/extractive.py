@@ -52,9 +52,11 @@ from medcite.answer.sentences import (
     _standalone_penalty,
     _uses,
     defined_abbreviations,
+    leading_clauses,
     strip_glued_heading,
 )
 from medcite.domain import KIND_LABELS, DocKind, Hit
+from medcite.index.terms import tokenize
 from medcite.text import flesch_kincaid_grade, sentence_spans, stem
 
 BOTTOM = "Bottom line"
@@ -125,6 +127,13 @@ class ComposerConfig:
     #: ``hard_penalty`` lower, and (``hard_bottom_only``) only as the bottom line
     patient_hard_limit: float = 16.0
     patient_max_hard: int = 1
+    #: patient mode: the lead document's further sentences are quoted up to this reading grade
+    patient_lead_grade: float = 8.0
+    #: patient mode: easy sentences from patient pages about the focus added to a short answer (see
+    #: ``_plain_background``), while it has fewer than ``patient_min_statements`` sentences
+    patient_background: int = 3
+    patient_min_statements: int = 5
+    patient_background_score: float = 0.0
     #: patient mode: score lost per reading grade above ``patient_max_grade``
     grade_penalty: float = 0.1
     hard_penalty: float = 0.1
@@ -214,8 +223,15 @@ class ExtractiveComposer:
             # words that name the kind of answer ("pills", "dosage") are not the topic: a corpus that never
             # says "pills" can still say how a disease is treated
             types = _answer_type_map()
+            expansions = list(expansions)
+            # a word the corpus never uses still counts as said when the corpus uses what it is expanded to
+            # ("seasick" → "motion sickness")
+            reworded = {w.lower() for ex in expansions
+                        if any(df(t) > 0 for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2)
+                        for w in tokenize(getattr(ex, "source", "") or "")}
             comp_missing = [t for t in coverable
-                            if len(t) >= 5 and t.isalpha() and stem(t) not in types and df(t) == 0]
+                            if len(t) >= 5 and t.isalpha() and stem(t) not in types and df(t) == 0
+                            and t.lower() not in reworded]
             if comp_missing:
                 return Composition(missing_terms=comp_missing)
         capped = lambda t: min(idf(t), IDF_CAP)  # noqa: E731 — one very rare word must not outweigh the rest
@@ -333,69 +349,71 @@ class ExtractiveComposer:
                 lowered = raw.lower()
                 if not any(p in lowered for p in probes):
                     continue  # mentions no question word in any form: cannot be relevant
-                text = strip_glued_heading(_BULLET.sub("", raw).strip(), hit.title or "")
-                penalty = _standalone_penalty(text)
-                if penalty is None:
-                    continue
-                tokens = sentence_tokens(text)
-                if local:
-                    tokens = tokens.union(*(long for a, long in local.items() if _uses(text, a)))
-                present = {c.term for c in concepts if concept_present(c, with_prefixes(tokens))}
-                if not present - by_source:
-                    continue  # only the source's own name ("The USPSTF recommends the service.")
-                present |= by_source
-                cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
-                            for c in concepts) / total_idf
-                if cover < min(cfg.min_cover, cfg.min_lead_cover) and (similarity is None or cover < cfg.sem_min_cover):
-                    continue  # (with a similarity model, weaker wordings stay candidates: see below)
-                hard = False
-                ease = 0.0
-                if audience == "patient":
-                    fk = flesch_kincaid_grade(text)
-                    # too hard for a lay reader: quoted only when nothing easier says it (see _pick)
-                    hard = fk > cfg.patient_hard_limit
-                    ease = (min(max(0.0, fk - cfg.patient_max_grade), cfg.patient_hard_limit - cfg.patient_max_grade)
-                            * cfg.grade_penalty) + (cfg.hard_penalty if hard else 0.0)
-                    penalty += ease
-                recommend = bool(_RECOMMEND.search(text)) and kind in ("guideline", "drug_label", "patient_info")
-                # a caution word the question itself uses ("… in pregnancy?") marks the topic, not a caution
-                caution = any(stem(m.group(0).split()[-1]) not in asked_stems for m in _CAUTION.finditer(text))
-                cue = 0.0
-                if recommend:
-                    cue += 0.15
-                elif "recommendation" in heading:
-                    cue += 0.05
-                if _GRADED.search(text):
-                    cue += 0.1
-                if any(v.search(text) for v in value_cues):
-                    cue += cfg.value_cue  # states the kind of value asked for (an age, a dose, an interval)
-                if "conclusion" in heading or _CONCLUDE.search(text):
-                    cue += 0.08
-                if len(text) > 250 and not (recommend and _GRADED.search(text)):
-                    penalty += 0.1
-                if "method" in heading or "design" in heading or "participants" in heading:
-                    penalty += 0.3
-                elif "background" in heading or "introduction" in heading:
-                    penalty += 0.05
-                rank_score = 1.0 / (1.0 + (hit.rank - 1) / 4.0)
-                score = (0.6 * cover + 0.1 * rank_score + 0.15 * priors.get(kind, 0.3) + 0.2 * title_cover
-                         + cue - penalty)
-                scored.append(
-                    Scored(
-                        text=text, passage_id=hit.passage_id, doc_id=hit.doc_id, kind=kind, heading=hit.heading,
-                        rank=hit.rank, cover=round(cover, 4), score=round(score, 6),
-                        focus=bool(focus_terms & (present | in_ctx)),
-                        # from a document about the focus; or from a passage that itself says nearly all
-                        # the question says ("sudden floaters, flashes, a curtain over the vision" → the
-                        # retinal-detachment page, whose title names none of the asker's words)
-                        can_lead=(bool(focus_terms & in_ctx)
-                                  or (says_it_all and bool(focus_terms & present)))
-                        and (not asked_types or bool(asked_types & (present | in_ctx))),
+                sentence = strip_glued_heading(_BULLET.sub("", raw).strip(), hit.title or "")
+                # the sentence and, for a lay reader, the independent clauses it opens with
+                for text in [sentence] + (leading_clauses(sentence) if audience == "patient" else []):
+                    penalty = _standalone_penalty(text)
+                    if penalty is None:
+                        continue
+                    tokens = sentence_tokens(text)
+                    if local:
+                        tokens = tokens.union(*(long for a, long in local.items() if _uses(text, a)))
+                    present = {c.term for c in concepts if concept_present(c, with_prefixes(tokens))}
+                    if not present - by_source:
+                        continue  # only the source's own name ("The USPSTF recommends the service.")
+                    present |= by_source
+                    cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
+                                for c in concepts) / total_idf
+                    if cover < min(cfg.min_cover, cfg.min_lead_cover) and (similarity is None or cover < cfg.sem_min_cover):
+                        continue  # (with a similarity model, weaker wordings stay candidates: see below)
+                    hard = False
+                    ease = 0.0
+                    if audience == "patient":
+                        fk = flesch_kincaid_grade(text)
+                        # too hard for a lay reader: quoted only when nothing easier says it (see _pick)
+                        hard = fk > cfg.patient_hard_limit
+                        ease = (min(max(0.0, fk - cfg.patient_max_grade), cfg.patient_hard_limit - cfg.patient_max_grade)
+                                * cfg.grade_penalty) + (cfg.hard_penalty if hard else 0.0)
+                        penalty += ease
+                    recommend = bool(_RECOMMEND.search(text)) and kind in ("guideline", "drug_label", "patient_info")
+                    # a caution word the question itself uses ("… in pregnancy?") marks the topic, not a caution
+                    caution = any(stem(m.group(0).split()[-1]) not in asked_stems for m in _CAUTION.finditer(text))
+                    cue = 0.0
+                    if recommend:
+                        cue += 0.15
+                    elif "recommendation" in heading:
+                        cue += 0.05
+                    if _GRADED.search(text):
+                        cue += 0.1
+                    if any(v.search(text) for v in value_cues):
+                        cue += cfg.value_cue  # states the kind of value asked for (an age, a dose, an interval)
+                    if "conclusion" in heading or _CONCLUDE.search(text):
+                        cue += 0.08
+                    if len(text) > 250 and not (recommend and _GRADED.search(text)):
+                        penalty += 0.1
+                    if "method" in heading or "design" in heading or "participants" in heading:
+                        penalty += 0.3
+                    elif "background" in heading or "introduction" in heading:
+                        penalty += 0.05
+                    rank_score = 1.0 / (1.0 + (hit.rank - 1) / 4.0)
+                    score = (0.6 * cover + 0.1 * rank_score + 0.15 * priors.get(kind, 0.3) + 0.2 * title_cover
+                             + cue - penalty)
+                    scored.append(
+                        Scored(
+                            text=text, passage_id=hit.passage_id, doc_id=hit.doc_id, kind=kind, heading=hit.heading,
+                            rank=hit.rank, cover=round(cover, 4), score=round(score, 6),
+                            focus=bool(focus_terms & (present | in_ctx)),
+                            # from a document about the focus; or from a passage that itself says nearly all
+                            # the question says ("sudden floaters, flashes, a curtain over the vision" → the
+                            # retinal-detachment page, whose title names none of the asker's words)
+                            can_lead=(bool(focus_terms & in_ctx)
+                                      or (says_it_all and bool(focus_terms & present)))
+                            and (not asked_types or bool(asked_types & (present | in_ctx))),
 
-                        tokens=tokens, caution=caution, recommend=recommend, hard=hard, ease=ease,
-                        grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
+                            tokens=tokens, caution=caution, recommend=recommend, hard=hard, ease=ease,
+                            grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
+                        )
                     )
-                )
         comp.best_passage_cover = round(best_passage, 4)
         if best_passage < cfg.passage_cover:
             return comp
@@ -465,7 +483,34 @@ class ExtractiveComposer:
                 if take(x, "What the evidence says"):
                     comp.evidence.append(x)
         self._expand_lead(comp, scored, chosen, per_doc, take, audience)
+        if audience == "patient":
+            self._plain_background(comp, scored, take)
         return comp
+
+    def _plain_background(self, comp: Composition, scored: list[Scored], take: Callable[[Scored, str], bool]) -> None:
+        """Patient mode: an answer of a few hard sentences gets easy ones from pages written for patients.
+
+        A lay reader asking about a condition needs its plain description as much as the trial result or the
+        guideline's wording; up to ``patient_background`` sentences at or below the target reading grade, from
+        patient-information pages about the question's focus (named in their title), that speak of the
+        question (``min_lead_cover``), are added to "What we know" while the answer has fewer than
+        ``patient_min_statements`` sentences.
+        """
+        cfg = self.config
+        if not comp.bottom or cfg.patient_background <= 0:
+            return
+        added = 0
+        for x in scored:
+            if len(comp.chosen) >= cfg.patient_min_statements or added >= cfg.patient_background:
+                break
+            if (x in comp.chosen or x.kind != "patient_info" or not (x.focus and x.can_lead)
+                    or x.cover < cfg.min_lead_cover or x.score < cfg.patient_background_score):
+                continue
+            if _AIM.search(x.text) or flesch_kincaid_grade(x.text) > cfg.patient_max_grade:
+                continue
+            if take(x, "What the evidence says"):
+                comp.evidence.append(x)
+                added += 1
 
     def _by_meaning(self, scored: list[Scored], similarity: Callable[[list[str]], Any]) -> list[Scored]:
         """Raise each candidate's cover to its meaning-based cover (embedding similarity to the question).
@@ -511,7 +556,7 @@ class ExtractiveComposer:
             heading = (x.heading or "").lower()
             if "method" in heading or "design" in heading or "participants" in heading or "setting" in heading:
                 continue
-            if audience == "patient" and flesch_kincaid_grade(x.text) > cfg.patient_max_grade:
+            if audience == "patient" and flesch_kincaid_grade(x.text) > cfg.patient_lead_grade:
                 continue  # extra detail for a lay reader only when it is easy to read
             if _AIM.search(x.text) or _BASELINE.search(x.text) or _OTHERS.search(x.text):
                 continue  # aims, baseline tables and other studies are not what this study found

@@ -113,6 +113,33 @@ def strip_glued_heading(text: str, title: str = "") -> str:
     return text[spans[start][0]:] if start else text
 
 
+#: a clause after a semicolon that qualifies the one before it: the two are never quoted apart
+_QUALIFIER = re.compile(r"(?:however|but|although|though|yet|except|unless|whereas|while|only|not|nevertheless|"
+                        r"nonetheless|still|instead|rather|otherwise|if|when|in (?:some|rare|most) cases|"
+                        r"this|these|that|those|it|they|such)\b", re.I)
+
+
+def leading_clauses(text: str) -> list[str]:
+    """The independent clauses that open ``text`` and end at a semicolon, shortest first.
+
+    "Curing, drying, smoking, or microwaving meat alone does not consistently kill infective worms;
+    homemade jerky and sausage were the cause of many cases …" states two things; the first can be
+    quoted on its own (a verbatim part of the sentence, easier to read). A clause is never cut from
+    the one after it when that one qualifies it ("…; however, …", "…; it …", "…; only …"), and
+    semicolon-separated lists (three or more short parts) are not clauses.
+    """
+    parts = text.split("; ")
+    if len(parts) < 2 or len(parts) > 3:
+        return []
+    out = []
+    for i in range(1, len(parts)):
+        head, rest = "; ".join(parts[:i]), parts[i]
+        if _QUALIFIER.match(rest) or len(head.split()) < 6 or len(rest.split()) < 4:
+            break
+        out.append(head)
+    return out
+
+
 @lru_cache(maxsize=65536)
 def _standalone_penalty(text: str) -> float | None:
     """None = unusable sentence; else a penalty for sentences that need context to make sense."""

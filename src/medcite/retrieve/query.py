@@ -64,7 +64,7 @@ _CACHE_FORMAT = 4  # bump when the filtering rules below change
 class Expansion:
     source: str  # the text in the question, e.g. "AAA" or "Lipitor"
     target: str  # e.g. "abdominal aortic aneurysm" / "atorvastatin"
-    origin: str  # "mesh", "drug", "abbreviation"
+    origin: str  # "mesh", "drug", "abbreviation", "lay"
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,7 @@ from medcite.retrieve.vocabulary import (  # noqa: E402  (tables kept in their o
     ABBREVIATIONS,
     _WORDLIKE,
     LAY_TERMS,
+    LAY_WORDS,
     _GENERIC_PAIRS,
     _DRUG_BLOCKLIST,
     _SALT_WORDS,
@@ -427,6 +428,14 @@ class QueryAnalyzer:
                 if low[i : i + n] == parts:
                     source = " ".join(t for t, _, _ in tokens[i : i + n])
                     out.append(Expansion(source, labels.get(label.lower(), label), "mesh"))
+                    break
+        for phrase, wordings in LAY_WORDS.items():
+            parts = phrase.split()
+            n = len(parts)
+            for i in range(len(low) - n + 1):
+                if low[i : i + n] == parts:
+                    source = " ".join(t for t, _, _ in tokens[i : i + n])
+                    out.extend(Expansion(source, w, "lay") for w in wordings)
                     break
         return out
 

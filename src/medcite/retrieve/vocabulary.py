@@ -250,6 +250,42 @@ LAY_TERMS: dict[str, str] = {
     "flu": "Influenza, Human",
 }
 
+#: everyday words → the words clinical and patient pages use for them (origin "lay"); matched
+#: case-insensitively as whole-word phrases. Each wording is searched for and counts, in the composer,
+#: as the question's own word ("my kids" is answered by a sentence on "children").
+LAY_WORDS: dict[str, tuple[str, ...]] = {
+    "kids": ("children",), "kid": ("child",), "toddler": ("child",), "toddlers": ("children",),
+    "tummy": ("abdominal", "stomach"), "belly": ("abdominal", "stomach"),
+    "pee": ("urine", "urination"), "peeing": ("urination",), "poop": ("stool", "bowel movement"),
+    "throw up": ("vomiting",), "throwing up": ("vomiting",), "puke": ("vomiting",),
+    "shot": ("injection", "vaccine"), "shots": ("injections", "vaccines"),
+    "seasick": ("motion sickness",), "carsick": ("motion sickness",), "airsick": ("motion sickness",),
+    "seasickness": ("motion sickness",), "carsickness": ("motion sickness",),
+    "pass it on": ("inherit",), "pass it to": ("inherit",), "passed down": ("inherited",),
+    "back to normal": ("recover", "recovery", "prognosis"), "get better": ("recover", "recovery", "prognosis"),
+    "quit": ("stop", "cessation"), "quitting": ("stopping", "cessation"),
+    "dizzy": ("dizziness", "vertigo"), "itchy": ("itching",), "lump": ("mass", "nodule"),
+    "nosebleed": ("epistaxis",), "nosebleeds": ("epistaxis",), "bedwetting": ("enuresis",),
+    "lazy eye": ("amblyopia",), "crossed eyes": ("strabismus",), "hives": ("urticaria",),
+    "cold sore": ("herpes labialis", "fever blister"), "cold sores": ("herpes labialis", "fever blisters"),
+    "canker sore": ("aphthous",), "canker sores": ("aphthous",), "bad breath": ("halitosis",),
+    "hay fever": ("allergic rhinitis",), "shortness of breath": ("dyspnea",), "short of breath": ("dyspnea",),
+    "fainting": ("syncope",), "fainted": ("syncope",), "passed out": ("syncope", "fainting"),
+    "sore throat": ("pharyngitis",), "ear infection": ("otitis media",), "ear infections": ("otitis media",),
+    "lice": ("pediculosis",), "ringworm": ("tinea",), "whooping cough": ("pertussis",),
+    "german measles": ("rubella",), "lockjaw": ("tetanus",), "slapped cheek": ("fifth disease", "parvovirus"),
+    "ringing in the ears": ("tinnitus",), "ringing in my ears": ("tinnitus",), "ringing ears": ("tinnitus",),
+    "bed sores": ("pressure ulcers",), "bedsores": ("pressure ulcers",), "pressure sores": ("pressure ulcers",),
+    "low blood sugar": ("hypoglycemia",), "high blood sugar": ("hyperglycemia",), "blood sugar": ("glucose",),
+    "underactive thyroid": ("hypothyroidism",), "overactive thyroid": ("hyperthyroidism",),
+    "enlarged prostate": ("benign prostatic hyperplasia",), "irregular heartbeat": ("arrhythmia",),
+    "chemo": ("chemotherapy",), "pins and needles": ("paresthesia", "tingling"),
+    "painkillers": ("analgesics", "pain relievers"), "painkiller": ("analgesic", "pain reliever"),
+    "sleeping pills": ("hypnotics", "sleep medicines"), "bowel cancer": ("colorectal cancer",),
+    "water on the brain": ("hydrocephalus",), "tooth decay": ("caries", "cavities"),
+    "gum disease": ("periodontal disease",), "stuffy nose": ("nasal congestion",), "runny nose": ("rhinorrhea",),
+}
+
 #: US ↔ international generic names; a drug expansion to one also adds the other
 _GENERIC_PAIRS = {
     "acetaminophen": "paracetamol",
