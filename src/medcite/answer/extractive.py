@@ -134,6 +134,7 @@ class ComposerConfig:
     patient_background: int = 3
     patient_min_statements: int = 5
     patient_background_score: float = 0.0
+    patient_background_cover: float = 0.3
     #: patient mode: score lost per reading grade above ``patient_max_grade``
     grade_penalty: float = 0.1
     hard_penalty: float = 0.1
@@ -504,7 +505,7 @@ class ExtractiveComposer:
             if len(comp.chosen) >= cfg.patient_min_statements or added >= cfg.patient_background:
                 break
             if (x in comp.chosen or x.kind != "patient_info" or not (x.focus and x.can_lead)
-                    or x.cover < cfg.min_lead_cover or x.score < cfg.patient_background_score):
+                    or x.cover < cfg.patient_background_cover or x.score < cfg.patient_background_score):
                 continue
             if _AIM.search(x.text) or flesch_kincaid_grade(x.text) > cfg.patient_max_grade:
                 continue
