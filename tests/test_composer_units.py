@@ -256,3 +256,11 @@ def test_a_word_the_corpus_never_uses_is_not_missing_when_its_everyday_rewording
     assert run([]).missing_terms == ["seasick"]
     comp = run([Expansion("seasick", "motion sickness", "lay")])
     assert not comp.missing_terms and comp.bottom and comp.bottom[0].text == text
+
+
+def test_what_an_organisation_offers_is_not_an_answer() -> None:
+    from medcite.answer.sentences import _standalone_penalty
+
+    assert _standalone_penalty("The foundation also sponsors adult Internet discussion forums for families.") >= 0.3
+    assert _standalone_penalty("The HGF offers a brochure about adult growth hormone deficiency.") >= 0.3
+    assert _standalone_penalty("Growth hormone treatment did not increase mortality in adults.") == 0.0

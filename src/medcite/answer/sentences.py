@@ -66,6 +66,10 @@ _BASELINE = re.compile(r"\b(?:demographics?|baseline characteristics|at baseline
 _OTHERS = re.compile(r"\bet al\b\.?", re.I)
 #: kinds that report their own study (their accounts of other studies are second-hand)
 _PRIMARY = frozenset({"randomized_trial", "observational", "case_report"})
+#: what an organisation offers (brochures, forums, hotlines) is where to read more, not an answer
+_RESOURCE = re.compile(r"\b(?:brochures?|booklets?|fact sheets?|hotlines?|toll-free|web ?sites?|discussion forums?|"
+                       r"newsletters?|nonprofit|non-profit|(?:foundation|organization|association|society|institute)"
+                       r" (?:also )?(?:offers|sponsors|publishes|provides|funds|supports))\b", re.I)
 _BULLET = re.compile(r"^[•\-\*·]\s*")
 #: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
 _OPEN_END = re.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
@@ -174,6 +178,8 @@ def _standalone_penalty(text: str) -> float | None:
         penalty += 0.2
     if _OTHERS.search(text):
         penalty += 0.15
+    if _RESOURCE.search(text):
+        penalty += 0.3
     if len(text) > 450:
         penalty += 0.1
     return penalty
