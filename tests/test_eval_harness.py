@@ -340,6 +340,8 @@ def test_cli_eval_answers(cli_env: Path) -> None:
     assert report["p50_ms"] > 0 and report["p95_ms"] >= report["p50_ms"]
     assert set(report["reading_grade"]) == {"clinician", "patient"}
     assert report["reading_grade"]["clinician"] is not None
+    # and the same measure over the passages the answers quote from
+    assert report["source_reading_grade"]["clinician"] is not None
     rows = {r["qid"]: r for r in report["per_question"]}
     assert rows["crc-age"]["cites_gold"] and rows["crc-age"]["valid"] and not rows["crc-age"]["abstained"]
     assert rows["sema"]["abstained"] and rows["statin-glaucoma"]["abstained"]
@@ -348,7 +350,8 @@ def test_cli_eval_answers(cli_env: Path) -> None:
     # the table view names every metric
     res = runner.invoke(app, ["--db", str(db), "eval", "answers", "--questions", str(questions)])
     assert res.exit_code == 0, res.output
-    for key in ("gold_cited", "key_facts", "abstention", "false_abstention", "citation_validity", "p50_ms"):
+    for key in ("gold_cited", "key_facts", "abstention", "false_abstention", "citation_validity", "p50_ms",
+                "passages quoted"):
         assert key in res.stdout
 
     bad = cli_env / "bad_questions.jsonl"

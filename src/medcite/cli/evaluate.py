@@ -80,7 +80,9 @@ def eval_answers(
                     "p50_ms", "p95_ms"):
             table.add_row(key, f"{report[key]:.4g}")
         for aud, grade in report["reading_grade"].items():
+            src = report["source_reading_grade"][aud]
             table.add_row(f"reading grade ({aud})", "—" if grade is None else f"{grade:.1f}")
+            table.add_row(f"  … of the passages quoted ({aud})", "—" if src is None else f"{src:.1f}")
         out.print(table)
         for row in report["per_question"]:
             if "error" in row:

@@ -20,6 +20,7 @@ from medcite.answer.schema import Answer, check_answer
 from medcite.errors import EvalError, MedciteError
 from medcite.evaluation.metrics import percentile
 from medcite.evaluation.retrieval import read_jsonl
+from medcite.text import flesch_kincaid_grade
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ def evaluate_answers(
     rows = []
     latencies: list[float] = []
     grades: dict[str, list[float]] = {"clinician": [], "patient": []}
+    # the same measure over the passages the answer quotes from: how much easier the answer is than its sources
+    sources: dict[str, list[float]] = {"clinician": [], "patient": []}
     for q in questions:
         t = time.perf_counter()
         try:
@@ -75,6 +78,9 @@ def evaluate_answers(
         problems = check_answer(a)
         if not a.insufficient_evidence and a.reading_grade is not None:
             grades[a.audience].append(a.reading_grade)
+            quoted = " ".join(qt.text for r in a.references for qt in r.quotes)
+            if quoted.strip():
+                sources[a.audience].append(flesch_kincaid_grade(quoted))
         rows.append({
             "qid": q.qid,
             "answerable": bool(q.gold),
@@ -105,6 +111,7 @@ def evaluate_answers(
         "false_abstention": share([r["abstained"] for r in answerable]),
         "citation_validity": share([r["valid"] for r in ok]),
         "reading_grade": {k: round(sum(v) / len(v), 2) if v else None for k, v in grades.items()},
+        "source_reading_grade": {k: round(sum(v) / len(v), 2) if v else None for k, v in sources.items()},
         "p50_ms": round(percentile(latencies, 50), 1),
         "p95_ms": round(percentile(latencies, 95), 1),
         "per_question": rows,
