@@ -264,3 +264,15 @@ def test_what_an_organisation_offers_is_not_an_answer() -> None:
     assert _standalone_penalty("The foundation also sponsors adult Internet discussion forums for families.") >= 0.3
     assert _standalone_penalty("The HGF offers a brochure about adult growth hormone deficiency.") >= 0.3
     assert _standalone_penalty("Growth hormone treatment did not increase mortality in adults.") == 0.0
+
+
+def test_a_labels_pharmacologic_class_index_is_quoted_as_it_stands() -> None:
+    text = ("METHOXSALEN: Photoabsorption [MoA]; Photoactivated Radical Generator [EPC]; Photosensitizing Activity "
+            "[PE]; Psoralen [EPC]; Psoralens [Chemical/Ingredient].")
+    terms = ["methoxsalen", "pharmacologic", "class"]
+    comp = select(terms, [hit(1, text, "METHOXSALEN Pharmacologic Class Indexing", kind="drug_label",
+                              heading="Pharmacologic class")])
+    assert comp.bottom and comp.bottom[0].text == text
+    # the same list anywhere else is a glossary, not a sentence
+    assert not select(terms, [hit(1, text, "METHOXSALEN Pharmacologic Class Indexing", kind="drug_label",
+                                  heading="Description")]).bottom

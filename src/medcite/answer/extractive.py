@@ -353,7 +353,9 @@ class ExtractiveComposer:
                 sentence = strip_glued_heading(_BULLET.sub("", raw).strip(), hit.title or "")
                 # the sentence and, for a lay reader, the independent clauses it opens with
                 for text in [sentence] + (leading_clauses(sentence) if audience == "patient" else []):
-                    penalty = _standalone_penalty(text)
+                    # a label's pharmacologic-class index ("METHOXSALEN: Photoactivated Radical Generator [EPC];
+                    # Psoralen [EPC] …") is a list, not prose, and is quoted as it stands
+                    penalty = 0.0 if heading == "pharmacologic class" else _standalone_penalty(text)
                     if penalty is None:
                         continue
                     tokens = sentence_tokens(text)
