@@ -50,6 +50,8 @@ _ANSWER_TYPES: tuple[tuple[str, str], ...] = (
      "inherited inheritance autosomal dominant recessive pattern"),
     ("test tests testing screen screened screening",
      "screening screen screened test testing tests"),
+    ("prognosis recover recovery",
+     "prognosis outlook recover recovery recovered improve improvement weeks months permanent"),
 )
 
 
@@ -68,6 +70,9 @@ _VALUE_CUES: dict[str, re.Pattern[str]] = {
     stem("sign"): re.compile(r"\b(?:symptoms (?:include|are|may|can)|signs (?:include|and symptoms)|characterized by|"
                              r"features (?:include|may))", re.I),
     stem("cause"): re.compile(r"\b(?:caused by|is due to|are due to|results? from|mutations? in|leads? to)\b", re.I),
+    stem("prognosis"): re.compile(r"\b(?:prognosis (?:is|for)|outlook (?:is|for)|recover(?:y|ed)? (?:completely|fully)|"
+                                r"(?:within|after|in) (?:\d+|a few|several) (?:days|weeks|months)|"
+                                r"\d+ (?:to|-|–) \d+ (?:days|weeks|months))", re.I),
     stem("inherit"): re.compile(r"\b(?:autosomal (?:dominant|recessive)|inherited in|X-linked|pattern of inheritance|"
                                 r"inheritance pattern|\d+ ?(?:%|percent) chance)", re.I),
 }
