@@ -58,6 +58,8 @@ ABBREVIATIONS: dict[str, tuple[str, str | None]] = {
     "HDL": ("high-density lipoprotein cholesterol", "Cholesterol, HDL"),
     # endocrine / metabolic
     "T2DM": ("type 2 diabetes mellitus", "Diabetes Mellitus, Type 2"),
+    "GH": ("growth hormone", "Growth Hormone"),
+    "GHD": ("growth hormone deficiency", None),
     "T2D": ("type 2 diabetes mellitus", "Diabetes Mellitus, Type 2"),
     "T1DM": ("type 1 diabetes mellitus", "Diabetes Mellitus, Type 1"),
     "T1D": ("type 1 diabetes mellitus", "Diabetes Mellitus, Type 1"),
