@@ -247,7 +247,7 @@ def test_a_word_the_corpus_never_uses_is_not_missing_when_its_everyday_rewording
 
     text = "Motion sickness on boats is less likely when you sit on the upper deck near the middle of the ship."
     hits = [hit(1, text, "Motion sickness", kind="patient_info", heading="Summary")]
-    df = {"seasick": 0, "motion": 50, "sickness": 40}.get
+    df = {"seasick": 0, "queasiness": 0, "motion": 50, "sickness": 40}.get
 
     def run(expansions):
         return ExtractiveComposer().select(["seasick", "boats", "sit"], expansions, hits, {}, idf, "patient",
@@ -256,6 +256,8 @@ def test_a_word_the_corpus_never_uses_is_not_missing_when_its_everyday_rewording
     assert run([]).missing_terms == ["seasick"]
     comp = run([Expansion("seasick", "motion sickness", "lay")])
     assert not comp.missing_terms and comp.bottom and comp.bottom[0].text == text
+    # a rewording the corpus only half knows does not count ("seasick" → "motion queasiness", no "queasiness")
+    assert run([Expansion("seasick", "motion queasiness", "lay")]).missing_terms == ["seasick"]
 
 
 def test_what_an_organisation_offers_is_not_an_answer() -> None:

@@ -225,11 +225,14 @@ class ExtractiveComposer:
             # says "pills" can still say how a disease is treated
             types = _answer_type_map()
             expansions = list(expansions)
-            # a word the corpus never uses still counts as said when the corpus uses what it is expanded to
-            # ("seasick" → "motion sickness")
-            reworded = {w.lower() for ex in expansions
-                        if any(df(t) > 0 for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2)
-                        for w in tokenize(getattr(ex, "source", "") or "")}
+            # a word the corpus never uses still counts as said when the corpus uses every word of what it is
+            # expanded to ("seasick" → "motion sickness"); a brand whose combination the corpus only half knows
+            # ("Entresto" → sacubitril/valsartan, no "sacubitril") stays missing
+            reworded = set()
+            for ex in expansions:
+                target = [t for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2]
+                if target and all(df(t) > 0 for t in target):
+                    reworded |= {w.lower() for w in tokenize(getattr(ex, "source", "") or "")}
             comp_missing = [t for t in coverable
                             if len(t) >= 5 and t.isalpha() and stem(t) not in types and df(t) == 0
                             and t.lower() not in reworded]
