@@ -12,8 +12,8 @@ $PY bench_hybrid_scale.py --scale-db /tmp/scale-1m.db --queries 300 > out/hybrid
 $PY bench_embed.py --n 1000 --questions 50 --candidates onnx-int8pc --no-quality > out/embed.json 2> out/embed.err
 $PY bench_vector.py --n 1000000 --dim 384 --skip-exact > out/vector.json 2> out/vector.err
 $PY bench_web.py --db /tmp/medcite-bench.db --seconds 120 > out/web.json 2> out/web.err
-# answer quality and latency on the three question sets (lexical store as built above; docs/evaluation.md)
-for set in dev holdout test; do
+# answer quality and latency on the four question sets (lexical store as built above; docs/evaluation.md)
+for set in dev holdout test fresh; do
   ../.venv/bin/medcite --db /tmp/medcite-bench.db eval answers --questions ../eval/answers_$set.jsonl --json \
     > out/answers_$set.json 2> out/answers_$set.err
 done

@@ -11,7 +11,8 @@ from medcite.evaluation.answers import load_questions
 EVAL = Path(__file__).resolve().parent.parent / "eval"
 
 
-@pytest.mark.parametrize("name,n,answerable", [("dev", 50, 39), ("holdout", 40, 32), ("test", 36, 30)])
+@pytest.mark.parametrize("name,n,answerable", [("dev", 50, 39), ("holdout", 40, 32), ("test", 36, 30),
+                                                ("fresh", 32, 26)])
 def test_question_set_layout(name: str, n: int, answerable: int) -> None:
     qs = load_questions(EVAL / f"answers_{name}.jsonl")
     assert len(qs) == n and sum(bool(q.gold) for q in qs) == answerable
@@ -25,7 +26,9 @@ def test_question_set_layout(name: str, n: int, answerable: int) -> None:
 
 
 def test_question_sets_do_not_share_ids_or_gold_documents() -> None:
-    sets = {name: load_questions(EVAL / f"answers_{name}.jsonl") for name in ("dev", "holdout", "test")}
+    sets = {name: load_questions(EVAL / f"answers_{name}.jsonl") for name in ("dev", "holdout", "test", "fresh")}
     ids = [q.qid for qs in sets.values() for q in qs]
     assert len(ids) == len(set(ids))
     assert not {g for q in sets["test"] for g in q.gold} & {g for n in ("dev", "holdout") for q in sets[n] for g in q.gold}
+    assert not {g for q in sets["fresh"] for g in q.gold} & {g for n in ("dev", "holdout", "test")
+                                                             for q in sets[n] for g in q.gold}
