@@ -278,3 +278,16 @@ def test_a_labels_pharmacologic_class_index_is_quoted_as_it_stands() -> None:
     # the same list anywhere else is a glossary, not a sentence
     assert not select(terms, [hit(1, text, "METHOXSALEN Pharmacologic Class Indexing", kind="drug_label",
                                   heading="Description")]).bottom
+
+
+def test_the_lead_document_may_add_results_that_do_not_repeat_the_question() -> None:
+    passage = ("Under the conditions of this study, pulpotomy offered a viable alternative to root canal treatment "
+               "for molars. At 24 months, the survival rate without any complementary treatment was estimated to "
+               "be 82%.")
+    hits = [hit(1, passage, "Pulpotomy versus root canal treatment in molars", kind="randomized_trial",
+                heading="Results")]
+    terms = ["pulpotomy", "root", "canal", "molars"]
+    quoted = [x.text for x in select(terms, hits).chosen]
+    assert any("82%" in t for t in quoted), quoted
+    # only because the title names the question: a document not about it never offers such sentences
+    assert not any("82%" in x.text for x in select(terms, hits, config=ComposerConfig(about_title_cover=1.1)).chosen)

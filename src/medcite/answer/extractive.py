@@ -128,7 +128,7 @@ class ComposerConfig:
     patient_hard_limit: float = 16.0
     patient_max_hard: int = 1
     #: patient mode: the lead document's further sentences are quoted up to this reading grade
-    patient_lead_grade: float = 8.0
+    patient_lead_grade: float = 10.0
     #: patient mode: easy sentences from patient pages about the focus added to a short answer (see
     #: ``_plain_background``), while it has fewer than ``patient_min_statements`` sentences
     patient_background: int = 3
@@ -173,6 +173,8 @@ class ComposerConfig:
     #: word cover a sentence needs to be embedded at all, and how many candidates are embedded
     sem_min_cover: float = 0.1
     sem_candidates: int = 40
+    #: a document whose title (and heading) covers this share of the question is about it (see select)
+    about_title_cover: float = 0.5
     #: bonus, within the lead study, for a sentence that reports measured results (percentages, p, CI)
     quant_bonus: float = 0.15
 
@@ -343,6 +345,11 @@ class ExtractiveComposer:
                 1 for c in concepts if not c.asks and concept_present(c, passage_tokens)) >= 3)
             if any(concept_present(c, passage_tokens) for c in foci):
                 best_passage = max(best_passage, passage_cover)
+            # a document whose title names most of the question is about it: its sentences need not repeat the
+            # question's words ("A retinal detachment is a medical emergency." on the retinal-detachment page;
+            # "At 24 months, the survival rate … was 82%." in the pulpotomy trial). They stay candidates, with
+            # the low cover their title gives them, for quoting more of the answer's lead document.
+            about = title_cover >= cfg.about_title_cover
             spans = sentence_spans(hit.text)
             for i, (s, e) in enumerate(spans):
                 if i + 1 < len(spans):
@@ -351,7 +358,7 @@ class ExtractiveComposer:
                         e = nxt.end()  # the grade belongs to this sentence, not to the next one
                 raw = hit.text[s:e]
                 lowered = raw.lower()
-                if not any(p in lowered for p in probes):
+                if not about and not any(p in lowered for p in probes):
                     continue  # mentions no question word in any form: cannot be relevant
                 sentence = strip_glued_heading(_BULLET.sub("", raw).strip(), hit.title or "")
                 # the sentence and, for a lay reader, the independent clauses it opens with
@@ -365,12 +372,13 @@ class ExtractiveComposer:
                     if local:
                         tokens = tokens.union(*(long for a, long in local.items() if _uses(text, a)))
                     present = {c.term for c in concepts if concept_present(c, with_prefixes(tokens))}
-                    if not present - by_source:
+                    if not present - by_source and not about:
                         continue  # only the source's own name ("The USPSTF recommends the service.")
                     present |= by_source
                     cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
                                 for c in concepts) / total_idf
-                    if cover < min(cfg.min_cover, cfg.min_lead_cover) and (similarity is None or cover < cfg.sem_min_cover):
+                    if (cover < min(cfg.min_cover, cfg.min_lead_cover) and not about
+                            and (similarity is None or cover < cfg.sem_min_cover)):
                         continue  # (with a similarity model, weaker wordings stay candidates: see below)
                     hard = False
                     ease = 0.0
