@@ -291,3 +291,15 @@ def test_the_lead_document_may_add_results_that_do_not_repeat_the_question() -> 
     assert any("82%" in t for t in quoted), quoted
     # only because the title names the question: a document not about it never offers such sentences
     assert not any("82%" in x.text for x in select(terms, hits, config=ComposerConfig(about_title_cover=1.1)).chosen)
+
+
+def test_parallel_recommendations_for_other_ages_are_not_duplicates() -> None:
+    text = ("The USPSTF recommends screening for major depressive disorder in adolescents aged 12 to 18 years "
+            "(B recommendation). The USPSTF recommends screening for major depressive disorder in children aged "
+            "11 years or younger (I statement). The USPSTF recommends screening for major depressive disorder "
+            "in adolescents aged 12 to 18 years, with systems in place (B recommendation).")
+    comp = select(["screening", "depressive", "disorder", "adolescents", "children"],
+                  [hit(1, text, "Depression in children and adolescents: screening")])
+    quoted = [x.text for x in comp.chosen]
+    assert any("12 to 18" in t for t in quoted) and any("11 years" in t for t in quoted), quoted
+    assert sum("12 to 18" in t for t in quoted) == 1, quoted  # the same values in the same words: one is enough

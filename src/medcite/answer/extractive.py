@@ -10,6 +10,7 @@ and question give the same answer.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
@@ -452,8 +453,12 @@ class ExtractiveComposer:
                            or (cfg.hard_bottom_only and section != BOTTOM)):
                 return False
             for y in chosen:
+                if x.text in y.text or y.text in x.text:
+                    return False
                 inter = len(x.tokens & y.tokens)
-                if inter / max(1, len(x.tokens | y.tokens)) >= cfg.duplicate_jaccard or x.text in y.text or y.text in x.text:
+                if inter / max(1, len(x.tokens | y.tokens)) >= cfg.duplicate_jaccard and _values(x.text) == _values(y.text):
+                    # (parallel statements for other ages, doses or grades — "12 to 18 years (B)" and "11 years
+                    # or younger (I)" — say different things in the same words: both are kept)
                     return False
             x.section = section
             chosen.append(x)
@@ -592,6 +597,14 @@ class ExtractiveComposer:
             per_doc[lead] = per_doc_before + (1 if ok else 0)
             if ok:
                 (comp.recommendations if x.recommend else comp.cautions if x.caution else comp.evidence).append(x)
+
+
+_VALUE = re.compile(r"\d+(?:\.\d+)?|\b[ABCDI](?= (?:recommendation|statement)\b)")
+
+
+def _values(text: str) -> frozenset[str]:
+    """The numbers and recommendation grades a sentence states."""
+    return frozenset(_VALUE.findall(text))
 
 
 def idf_from_counts(n_docs: int, df: int) -> float:
