@@ -302,3 +302,26 @@ def test_parallel_recommendations_for_other_ages_are_not_duplicates() -> None:
     quoted = [x.text for x in comp.chosen]
     assert any("50 to 59" in t for t in quoted) and any("60 to 69" in t for t in quoted), quoted
     assert sum("50 to 59" in t for t in quoted) == 1, quoted  # the same values in the same words: one is enough
+
+
+def test_a_sentence_may_answer_one_part_of_a_compound_question() -> None:
+    from medcite.answer.concepts import question_parts
+
+    q = "What regimen should I prescribe for HIV PrEP, and how often do I need to recheck kidney function?"
+    parts = question_parts(q)
+    assert len(parts) == 2 and "regimen" in parts[0] and "kidney" in parts[1]
+    assert question_parts("At what age should colorectal cancer screening start?") == []
+    text = ("The recommended HIV PrEP regimen is daily oral tenofovir with emtricitabine. "
+            "Recheck kidney function every 6 months in people taking HIV PrEP.")
+    hits = [hit(1, text, "HIV PrEP guideline")]
+    terms = ["regimen", "prescribe", "hiv", "prep", "recheck", "kidney", "function"]
+    whole = ExtractiveComposer(ComposerConfig(part_credit=0)).select(terms, [], hits, {}, idf, "clinician",
+                                                                      df=lambda t: 10, question=q)
+    parted = ExtractiveComposer().select(terms, [], hits, {}, idf, "clinician", df=lambda t: 10, question=q)
+
+    def regimen(comp):
+        return next(x for x in comp.ranked if "regimen" in x.text)
+
+    assert regimen(parted).cover > regimen(whole).cover
+    # whether to answer at all is still decided on the whole question
+    assert regimen(parted).full_cover == regimen(whole).cover

@@ -248,6 +248,30 @@ def _interrogative_head(question: str) -> set[str]:
     return out
 
 
+_PART_BREAK = re.compile(r"(?:,\s*(?:and|or|but)?|\s+(?:and|or|but))\s+(?=(?:" + "|".join(sorted(_INTERROGATIVE)) + r")\b)",
+                         re.I)
+
+
+def question_parts(question: str) -> list[frozenset[str]]:
+    """Stems of each part of a compound question, or [] for a simple one.
+
+    "What regimen should I prescribe, and how often do I need to recheck HIV status?" asks two things;
+    a sentence that answers one of them fully is an answer although it covers half of the words. Parts
+    are the question sentences (ending in "?") and, within one, the clauses that open with an
+    interrogative word after "and"/"or"/"but" or a comma. Words of sentences that ask nothing (context)
+    belong to no part.
+    """
+    parts: list[frozenset[str]] = []
+    for sentence in split_sentences(question):
+        if not sentence.rstrip().endswith("?"):
+            continue
+        for piece in _PART_BREAK.split(sentence):
+            stems = frozenset(stem(t) for t in tokenize(piece))
+            if stems:
+                parts.append(stems)
+    return parts if len(parts) >= 2 else []
+
+
 def aspect_weighted(concepts: list[Concept], top_hits: Sequence[Hit]) -> list[Concept]:
     """Double the weight of the question's *aspect* words.
 

@@ -29,6 +29,7 @@ from medcite.answer.concepts import (
     aspect_weighted,
     build_concepts,
     concept_present,
+    question_parts,
     sentence_tokens,
     with_prefixes,
     word_rarity,
@@ -82,6 +83,7 @@ class Scored:
     can_lead: bool = True   # may open the answer: from a document about the focus, missing ≤ 1 specific word
     hard: bool = False      # patient mode: above the hard reading-grade limit
     ease: float = 0.0       # patient mode: the part of the penalty that is for reading difficulty
+    full_cover: float = -1.0  # cover of the whole question (``cover`` may be a part's; see question_parts)
 
 
 @dataclass
@@ -174,6 +176,9 @@ class ComposerConfig:
     #: word cover a sentence needs to be embedded at all, and how many candidates are embedded
     sem_min_cover: float = 0.1
     sem_candidates: int = 40
+    #: a sentence that covers one part of a compound question counts this share of that part's cover
+    #: (0: parts are not considered); whether to answer at all is still decided on the whole question
+    part_credit: float = 1.0
     #: a document whose title (and heading) covers this share of the question is about it (see select)
     about_title_cover: float = 0.5
     #: bonus, within the lead study, for a sentence that reports measured results (percentages, p, CI)
@@ -305,6 +310,20 @@ class ExtractiveComposer:
             focus = max(pool, key=lambda c: (rarity[c.term], c.idf, c.term))
             foci = [c for c in pool if rarity[c.term] >= rarity[focus.term] - FOCUS_BAND]
         focus_terms = {c.term for c in foci}
+        # a compound question ("What regimen …, and how often …?"): each part with the words all parts share
+        # (the topic, the context) is a question of its own; a sentence may answer one part
+        part_defs: list[tuple[list[Concept], float]] = []
+        parts = question_parts(question) if cfg.part_credit > 0 else []
+        if parts:
+            owner = {c.term: [i for i, p in enumerate(parts) if stem(c.term) in p] for c in concepts}
+            shared = [c for c in concepts if c.topic or not owner[c.term]]
+            for i in range(len(parts)):
+                own = [c for c in concepts if i in owner[c.term] and not c.topic]
+                if own:
+                    cs = own + shared
+                    part_defs.append((cs, sum(c.idf for c in cs)))
+            if len(part_defs) < 2:
+                part_defs = []
         # a bottom line must come from a document about the focus (named in its title or heading) and,
         # when the question names the kind of answer it wants ("treatment", "dose", "symptoms"), must
         # speak of that kind: a screening recommendation does not answer "what is the treatment of …"
@@ -378,6 +397,11 @@ class ExtractiveComposer:
                     present |= by_source
                     cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
                                 for c in concepts) / total_idf
+                    full_cover = cover
+                    if part_defs:
+                        part = max(sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
+                                       for c in cs) / max(w, 1e-9) for cs, w in part_defs)
+                        cover = max(cover, cfg.part_credit * part)
                     if (cover < min(cfg.min_cover, cfg.min_lead_cover) and not about
                             and (similarity is None or cover < cfg.sem_min_cover)):
                         continue  # (with a similarity model, weaker wordings stay candidates: see below)
@@ -426,6 +450,7 @@ class ExtractiveComposer:
                             and (not asked_types or bool(asked_types & (present | in_ctx))),
 
                             tokens=tokens, caution=caution, recommend=recommend, hard=hard, ease=ease,
+                            full_cover=round(full_cover, 4),
                             grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
                         )
                     )
@@ -434,7 +459,7 @@ class ExtractiveComposer:
             return comp
         # whether to answer at all is decided on the question's own words (below); which sentences
         # answer it may also be judged by meaning ("malignancies" for "cancer", "halitosis" for "bad breath")
-        comp.best_cover = max((x.cover for x in scored if x.focus and x.can_lead), default=0.0)
+        comp.best_cover = max((x.full_cover for x in scored if x.focus and x.can_lead), default=0.0)
         if comp.best_cover < cfg.answer_cover:
             return comp
         if similarity is not None and scored:
