@@ -325,3 +325,12 @@ def test_a_sentence_may_answer_one_part_of_a_compound_question() -> None:
     assert regimen(parted).cover > regimen(whole).cover
     # whether to answer at all is still decided on the whole question
     assert regimen(parted).full_cover == regimen(whole).cover
+
+
+def test_a_sentence_that_names_nothing_of_the_question_never_opens_the_answer() -> None:
+    # the title names the whole question, the sentences none of it: nothing may lead, so no answer
+    passage = "Ethics approval was obtained from the regional board. Patients were followed for two years."
+    comp = select(["pulpotomy", "root", "canal", "molars"],
+                  [hit(1, passage, "Pulpotomy versus root canal treatment in molars", kind="randomized_trial",
+                       heading="Results")])
+    assert not comp.bottom and not comp.chosen

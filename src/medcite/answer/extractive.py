@@ -392,7 +392,8 @@ class ExtractiveComposer:
                     if local:
                         tokens = tokens.union(*(long for a, long in local.items() if _uses(text, a)))
                     present = {c.term for c in concepts if concept_present(c, with_prefixes(tokens))}
-                    if not present - by_source and not about:
+                    says = bool(present - by_source)  # names a question word itself (not only its source)
+                    if not says and not about:
                         continue  # only the source's own name ("The USPSTF recommends the service.")
                     present |= by_source
                     cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
@@ -447,7 +448,7 @@ class ExtractiveComposer:
                             # retinal-detachment page, whose title names none of the asker's words)
                             can_lead=(bool(focus_terms & in_ctx)
                                       or (says_it_all and bool(focus_terms & present)))
-                            and (not asked_types or bool(asked_types & (present | in_ctx))),
+                            and (not asked_types or bool(asked_types & (present | in_ctx))) and says,
 
                             tokens=tokens, caution=caution, recommend=recommend, hard=hard, ease=ease,
                             full_cover=round(full_cover, 4),
