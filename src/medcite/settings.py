@@ -61,7 +61,8 @@ class Settings(BaseSettings):
         "balanced", pattern="^(balanced|strict)$",
         description="Patient answers: balanced (prefer easy sentences, but quote the one hard sentence that "
         "answers) or strict (never quote a sentence above reading grade 12, and prefer easy ones strongly: "
-        "Flesch-Kincaid about 7 instead of 9, at the cost of fewer facts and more 'insufficient evidence').",
+        "Flesch-Kincaid about 7 instead of 8.5-9.5, at the cost of most patient key facts and more "
+        "'insufficient evidence').",
     )
     answer_semantic: bool = Field(
         False,
