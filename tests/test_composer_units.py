@@ -334,3 +334,9 @@ def test_a_sentence_that_names_nothing_of_the_question_never_opens_the_answer() 
                   [hit(1, passage, "Pulpotomy versus root canal treatment in molars", kind="randomized_trial",
                        heading="Results")])
     assert not comp.bottom and not comp.chosen
+    # … nor fills a section when another sentence answers
+    passage = "Pulpotomy of molars worked as well as a root canal. " + passage
+    comp = select(["pulpotomy", "root", "canal", "molars"],
+                  [hit(1, passage, "Pulpotomy versus root canal treatment in molars", kind="randomized_trial",
+                       heading="Results")])
+    assert comp.bottom and not [x.text for x in comp.chosen if "Ethics" in x.text or "followed" in x.text]

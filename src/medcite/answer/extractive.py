@@ -84,6 +84,7 @@ class Scored:
     hard: bool = False      # patient mode: above the hard reading-grade limit
     ease: float = 0.0       # patient mode: the part of the penalty that is for reading difficulty
     full_cover: float = -1.0  # cover of the whole question (``cover`` may be a part's; see question_parts)
+    says: bool = True       # names a question word itself; else only its document's title does (lead detail only)
 
 
 @dataclass
@@ -451,7 +452,7 @@ class ExtractiveComposer:
                             and (not asked_types or bool(asked_types & (present | in_ctx))) and says,
 
                             tokens=tokens, caution=caution, recommend=recommend, hard=hard, ease=ease,
-                            full_cover=round(full_cover, 4),
+                            full_cover=round(full_cover, 4), says=says,
                             grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
                         )
                     )
@@ -482,7 +483,8 @@ class ExtractiveComposer:
                 if x.text in y.text or y.text in x.text:
                     return False
                 inter = len(x.tokens & y.tokens)
-                if inter / max(1, len(x.tokens | y.tokens)) >= cfg.duplicate_jaccard and _values(x.text) == _values(y.text):
+                if (inter / max(1, len(x.tokens | y.tokens)) >= cfg.duplicate_jaccard
+                        and _values(x.text) == _values(y.text)):
                     # (parallel statements for other ages, doses or grades — "12 to 18 years (B)" and "11 years
                     # or younger (I)" — say different things in the same words: both are kept)
                     return False
@@ -512,7 +514,7 @@ class ExtractiveComposer:
                 if take(x, BOTTOM):
                     comp.bottom.append(x)
         for x in scored:
-            if x in chosen or x.score < cfg.min_section_score or x.cover < cfg.min_cover:
+            if x in chosen or x.score < cfg.min_section_score or x.cover < cfg.min_cover or not x.says:
                 continue
             if (x.kind in _PRIMARY and _OTHERS.search(x.text)) or _AIM.search(x.text):
                 continue  # a trial's account of another study is second-hand; what a study set out to do is no finding
@@ -537,9 +539,9 @@ class ExtractiveComposer:
 
         A lay reader asking about a condition needs its plain description as much as the trial result or the
         guideline's wording; up to ``patient_background`` sentences at or below the target reading grade, from
-        patient-information pages about the question's focus (named in their title), that speak of the
-        question (``min_lead_cover``), are added to "What we know" while the answer has fewer than
-        ``patient_min_statements`` sentences.
+        patient-information pages about the question's focus (named in their title), that cover more of the
+        question than its topic (``patient_background_cover``), are added to "What we know" while the answer
+        has fewer than ``patient_min_statements`` sentences.
         """
         cfg = self.config
         if not comp.bottom or cfg.patient_background <= 0:
@@ -608,6 +610,8 @@ class ExtractiveComposer:
             finding = bool(_FINDING.search(x.text))
             if not (x.recommend or finding or _RESULT_HEADING.search(heading)):
                 continue
+            if not x.says and not (finding or _QUANT.search(x.text)) and x.kind in _PRIMARY:
+                continue  # a study's sentence only its title ties to the question must report a result itself
             bonus = (0.15 if _RESULT_HEADING.search(heading) else 0.0) + (0.1 if finding else 0.0)
             if x.kind not in ("guideline", "drug_label", "patient_info") and _QUANT.search(x.text):
                 bonus += cfg.quant_bonus  # a study's measured result, with its numbers
