@@ -613,6 +613,20 @@ def test_related_questions_come_from_the_corpus_patient_questions(corpus_svc: Me
     assert "Can glaucoma make you blind?" not in got
 
 
+def test_related_questions_about_the_answers_topic_come_first(tmp_path: Path) -> None:
+    from medcite.answer.related import related_questions, remember_question
+
+    svc = Medcite(_settings(tmp_path))
+    svc.ingest([CORPUS])
+    store = svc.open_existing()
+    for q in ("Do statins lower cholesterol in older adults?", "Can statins cause muscle pain?"):
+        remember_question(store, q, "patient")
+    mixed = "Do statins make glaucoma worse?"
+    assert related_questions(store, mixed, topic=["glaucoma"])[0] in {"What is glaucoma?", "How is glaucoma treated?"}
+    assert "statins" in related_questions(store, mixed, topic=["statins"])[0].lower()
+    svc.close()
+
+
 def test_warm_up_never_fails_even_without_a_store(tmp_path: Path) -> None:
     svc = Medcite(_settings(tmp_path))  # no store file yet
     svc.warm_up()

@@ -393,7 +393,7 @@ class Medcite:
                                            emphasis_needs_topic=anaphoric,
                                            similarity=self._similarity(q, retriever))
         t_compose = time.perf_counter()
-        related = related_questions(store, q)
+        related = related_questions(store, q, topic=[c.term for c in comp.concepts if c.topic])
         answer = assemble(
             question=q, audience=audience, comp=comp, hits=hits, doc_rows=doc_rows,
             fingerprint=store.fingerprint(),

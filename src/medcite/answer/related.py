@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from datetime import datetime, timezone
+from typing import Sequence
 
 from medcite.index.terms import fts_quote, query_terms
 from medcite.store.sqlite import Store
@@ -55,21 +56,31 @@ def patient_title_matches(
         return []
 
 
-def related_questions(store: Store, question: str, limit: int = 5) -> list[str]:
+def related_questions(store: Store, question: str, limit: int = 5, topic: Sequence[str] = ()) -> list[str]:
+    """Up to ``limit`` questions near ``question``: patient pages' own questions and earlier asked ones.
+
+    ``topic`` (the answer's topic words, when the composer found them) puts questions about that topic
+    first: "Does smoking the meat protect us from trichinosis?" is followed by questions on trichinosis,
+    not by "What is Smoking?".
+    """
     terms = query_terms(question)
     if not terms:
         return []
     own = _key(question)
+    about = {stem(t) for t in topic}
+    bonus = lambda key: 1.0 if about & key else 0.0  # noqa: E731
     candidates: list[tuple[float, str]] = []
-    for _title_key, title, _score in patient_title_matches(store, terms, questions_only=True):
-        overlap = _jaccard(own, _key(title))
-        candidates.append((overlap, tidy_question(title)))
+    for _title_key, title, _score in patient_title_matches(store, list(dict.fromkeys(list(topic) + terms)),
+                                                           questions_only=True):
+        key = _key(title)
+        candidates.append((_jaccard(own, key) + bonus(key), tidy_question(title)))
     for (q,) in store.conn.execute(
         "SELECT question FROM asked_questions ORDER BY last_at DESC LIMIT 500"
     ).fetchall():
-        overlap = _jaccard(own, _key(q))
+        key = _key(q)
+        overlap = _jaccard(own, key)
         if overlap > 0:
-            candidates.append((overlap + 0.05, q))
+            candidates.append((overlap + 0.05 + bonus(key), q))
     candidates.sort(key=lambda c: (-c[0], c[1]))
     out: list[str] = []
     seen = {own}
