@@ -266,6 +266,9 @@ def test_what_an_organisation_offers_is_not_an_answer() -> None:
     assert _standalone_penalty("The foundation also sponsors adult Internet discussion forums for families.") >= 0.3
     assert _standalone_penalty("The HGF offers a brochure about adult growth hormone deficiency.") >= 0.3
     assert _standalone_penalty("Growth hormone treatment did not increase mortality in adults.") == 0.0
+    # nor is a medication guide's standing instruction
+    assert _standalone_penalty("Do not give LIPITOR to other people, even if they have the same problem.") >= 0.3
+    assert _standalone_penalty("Do not take LIPITOR if you are pregnant or breastfeeding.") == 0.0
 
 
 def test_a_labels_pharmacologic_class_index_is_quoted_as_it_stands() -> None:
@@ -302,6 +305,10 @@ def test_parallel_recommendations_for_other_ages_are_not_duplicates() -> None:
     quoted = [x.text for x in comp.chosen]
     assert any("50 to 59" in t for t in quoted) and any("60 to 69" in t for t in quoted), quoted
     assert sum("50 to 59" in t for t in quoted) == 1, quoted  # the same values in the same words: one is enough
+    # two documents' "1%" and "6%" in the same words, without what each is about, are duplicates
+    hits = [hit(1, "Men with this variant have a 1% lifetime risk of breast cancer.", "Breast cancer risk in men"),
+            hit(2, "Men with this variant have a 6% lifetime risk of breast cancer.", "Breast cancer risk in men")]
+    assert len(select(["men", "lifetime", "risk", "breast"], hits).chosen) == 1
 
 
 def test_a_sentence_may_answer_one_part_of_a_compound_question() -> None:
@@ -325,6 +332,13 @@ def test_a_sentence_may_answer_one_part_of_a_compound_question() -> None:
     assert regimen(parted).cover > regimen(whole).cover
     # whether to answer at all is still decided on the whole question
     assert regimen(parted).full_cover == regimen(whole).cover
+    # a sentence that only names the kind of answer a part asks for ("how often") does not answer that part
+    q = "My patient wants HIV PrEP. What regimen should I prescribe, and how often do I need to recheck kidney function?"
+    hits = [hit(1, text + " How often people on HIV PrEP are seen varies.", "HIV PrEP guideline")]
+    parted = ExtractiveComposer().select(terms, [], hits, {}, idf, "clinician", df=lambda t: 10, question=q)
+    vague = next(x for x in parted.ranked if "varies" in x.text)
+    assert vague.cover == vague.full_cover
+    assert next(x for x in parted.ranked if "kidney" in x.text).cover > vague.cover
 
 
 def test_a_sentence_that_names_nothing_of_the_question_never_opens_the_answer() -> None:

@@ -313,16 +313,20 @@ class ExtractiveComposer:
         focus_terms = {c.term for c in foci}
         # a compound question ("What regimen …, and how often …?"): each part with the words all parts share
         # (the topic, the context) is a question of its own; a sentence may answer one part
-        part_defs: list[tuple[list[Concept], float]] = []
+        part_defs: list[tuple[list[Concept], float, frozenset[str]]] = []
         parts = question_parts(question) if cfg.part_credit > 0 else []
         if parts:
             owner = {c.term: [i for i, p in enumerate(parts) if stem(c.term) in p] for c in concepts}
             shared = [c for c in concepts if c.topic or not owner[c.term]]
             for i in range(len(parts)):
                 own = [c for c in concepts if i in owner[c.term] and not c.topic]
-                if own:
+                # the words a sentence must say to answer this part: its own words, not counting a word that
+                # only names the kind of answer when there are others ("Will treatment affect that?" needs
+                # "affect"; "Can I pass it on?" needs "pass" or an inheritance word)
+                core = frozenset(c.term for c in own if not c.asks) or frozenset(c.term for c in own)
+                if core:
                     cs = own + shared
-                    part_defs.append((cs, sum(c.idf for c in cs)))
+                    part_defs.append((cs, sum(c.idf for c in cs), core))
             if len(part_defs) < 2:
                 part_defs = []
         # a bottom line must come from a document about the focus (named in its title or heading) and,
@@ -401,8 +405,10 @@ class ExtractiveComposer:
                                 for c in concepts) / total_idf
                     full_cover = cover
                     if part_defs:
-                        part = max(sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
-                                       for c in cs) / max(w, 1e-9) for cs, w in part_defs)
+                        # (a part counts only for a sentence that says one of that part's own words)
+                        part = max((sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
+                                        for c in cs) / max(w, 1e-9) for cs, w, core in part_defs if core & present),
+                                   default=0.0)
                         cover = max(cover, cfg.part_credit * part)
                     if (cover < min(cfg.min_cover, cfg.min_lead_cover) and not about
                             and (similarity is None or cover < cfg.sem_min_cover)):
@@ -484,9 +490,10 @@ class ExtractiveComposer:
                     return False
                 inter = len(x.tokens & y.tokens)
                 if (inter / max(1, len(x.tokens | y.tokens)) >= cfg.duplicate_jaccard
-                        and _values(x.text) == _values(y.text)):
-                    # (parallel statements for other ages, doses or grades — "12 to 18 years (B)" and "11 years
-                    # or younger (I)" — say different things in the same words: both are kept)
+                        and (x.doc_id != y.doc_id or _values(x.text) == _values(y.text))):
+                    # (one document's parallel statements for other ages, doses or grades — "12 to 18 years (B)"
+                    # and "11 years or younger (I)" — say different things in the same words: both are kept;
+                    # two documents' "1%" and "6%" without what each is about would only confuse)
                     return False
             x.section = section
             chosen.append(x)

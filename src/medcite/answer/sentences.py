@@ -70,6 +70,10 @@ _PRIMARY = frozenset({"randomized_trial", "observational", "case_report"})
 _RESOURCE = re.compile(r"\b(?:brochures?|booklets?|fact sheets?|hotlines?|toll-free|web ?sites?|discussion forums?|"
                        r"newsletters?|nonprofit|non-profit|(?:foundation|organization|association|society|institute)"
                        r" (?:also )?(?:offers|sponsors|publishes|provides|funds|supports))\b", re.I)
+#: a medication guide's standing instructions, the same in every label: never an answer to a question
+_BOILERPLATE = re.compile(r"^(?:do not (?:give \S+ to other people|use \S+ for a condition|keep medicine that is out of "
+                          r"date)|keep \S+ and all medicines out of the reach|store \S+ at (?:room )?temperature|"
+                          r"medicines are sometimes prescribed for purposes other than)", re.I)
 _BULLET = re.compile(r"^[•\-\*·]\s*")
 #: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
 _OPEN_END = re.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
@@ -178,7 +182,7 @@ def _standalone_penalty(text: str) -> float | None:
         penalty += 0.2
     if _OTHERS.search(text):
         penalty += 0.15
-    if _RESOURCE.search(text):
+    if _RESOURCE.search(text) or _BOILERPLATE.search(text):
         penalty += 0.3
     if len(text) > 450:
         penalty += 0.1
