@@ -187,8 +187,13 @@ def test_a_heading_glued_to_its_sentence_is_not_quoted() -> None:
     # the page's topic may open the sentence after its heading
     assert (strip_glued_heading("Attacks Usually Start at Night Gout is a form of arthritis.", "Gout")
             == "Gout is a form of arthritis.")
-    # an ordinary sentence (an acronym, a capitalised subject) is left alone
+    assert (strip_glued_heading("Sudden, Intense Joint Pain Gout is a form of arthritis.", "Gout")
+            == "Gout is a form of arthritis.")
+    assert strip_glued_heading("Summary : Folic acid is a B vitamin.") == "Folic acid is a B vitamin."
+    # an ordinary sentence (an acronym, a capitalised subject, a connective, a glossary entry) is left alone
     for text in ("The USPSTF recommends screening for colorectal cancer in adults.",
+                 "However, The results were mixed in the two groups of patients.",
+                 "CA 125 assay : A test that measures the level of CA 125 in the blood.",
                  "Have had an eye injury Symptoms include an increase in floaters.",
                  "Huntington Disease Society of America offers support groups for families."):
         assert strip_glued_heading(text, "Huntington disease") == text

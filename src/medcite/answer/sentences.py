@@ -72,7 +72,7 @@ _RESOURCE = re.compile(r"\b(?:brochures?|booklets?|fact sheets?|hotlines?|toll-f
                        r" (?:also )?(?:offers|sponsors|publishes|provides|funds|supports))\b", re.I)
 #: a medication guide's standing instructions, the same in every label: never an answer to a question
 _BOILERPLATE = re.compile(r"^(?:do not (?:give \S+ to other people|use \S+ for a condition|keep medicine that is out of "
-                          r"date)|keep \S+ and all medicines out of the reach|store \S+ at (?:room )?temperature|"
+                          r"date)|keep \S+ and all medicines out of the reach|store \S+ at (?:room )?temperature|do not use if .*seal|"
                           r"medicines are sometimes prescribed for purposes other than)", re.I)
 _BULLET = re.compile(r"^[•\-\*·]\s*")
 #: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
@@ -93,7 +93,9 @@ _RESULT_HEADING = re.compile(r"result|conclusion|finding|discussion|summary|main
 #: words that open a sentence (after a heading that the source glued to it)
 _STARTERS = frozenset("""the a an in if for most some many each your you people it there when once after before
     during about because although while this these treatment treatments symptoms signs doctors""".split())
-_HEADING_WORD = re.compile(r"^(?:[A-Z][\w'’-]*|[IVX]+[A-C]?|\d+[A-C]?|at|of|the|and|or|in|for|to|a|an|on|with|by|from|vs)$")
+_HEADING_WORD = re.compile(r"^(?:[A-Z][\w'’-]*,?|[IVX]+[A-C]?|\d+[A-C]?|at|of|the|and|or|in|for|to|a|an|on|with|by|from|vs)$")
+#: a section word and a colon the source put before the sentence ("Summary : Folic acid is a B vitamin.")
+_SECTION_PREFIX = re.compile(r"^(?:Summary|Overview|Introduction|Background|Description|Key points)\s*:\s+(?=[A-Z])")
 
 
 def strip_glued_heading(text: str, title: str = "") -> str:
@@ -105,6 +107,9 @@ def strip_glued_heading(text: str, title: str = "") -> str:
     sentences (or names the page's topic) and then a lower-case word is such a heading; the quote starts
     after it (still a verbatim part of the passage).
     """
+    prefix = _SECTION_PREFIX.match(text)
+    if prefix:
+        return text[prefix.end():]
     spans = [(m.start(), m.group(0)) for m in re.finditer(r"\S+", text)]
     words = [w for _, w in spans]
     if len(words) < 6:
@@ -116,7 +121,7 @@ def strip_glued_heading(text: str, title: str = "") -> str:
             break
         w, nxt = words[j], words[j + 1]
         if (w[:1].isupper() and w.lower() in _STARTERS | topic and nxt[:1].islower()
-                and any(c.isupper() for c in "".join(words[:j]))):
+                and any(c.isupper() for c in "".join(words[:j])) and not words[j - 1].endswith(",")):
             start = j
     return text[spans[start][0]:] if start else text
 
