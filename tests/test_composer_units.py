@@ -272,7 +272,8 @@ def test_what_an_organisation_offers_is_not_an_answer() -> None:
     assert _standalone_penalty("The HGF offers a brochure about adult growth hormone deficiency.") >= 0.3
     assert _standalone_penalty("Growth hormone treatment did not increase mortality in adults.") == 0.0
     # nor is a medication guide's standing instruction
-    assert _standalone_penalty("Do not give LIPITOR to other people, even if they have the same problem.") >= 0.3
+    assert _standalone_penalty("Do not give LIPITOR to other people, even if they have the same problem.") is None
+    assert _standalone_penalty("DO NOT USE IF SAFETY SEAL AROUND BOTTLE CAP IS BROKEN OR MISSING.") is None
     assert _standalone_penalty("Do not take LIPITOR if you are pregnant or breastfeeding.") == 0.0
 
 
@@ -359,3 +360,24 @@ def test_a_sentence_that_names_nothing_of_the_question_never_opens_the_answer() 
                   [hit(1, passage, "Pulpotomy versus root canal treatment in molars", kind="randomized_trial",
                        heading="Results")])
     assert comp.bottom and not [x.text for x in comp.chosen if "Ethics" in x.text or "followed" in x.text]
+
+
+def test_a_sentence_answering_the_second_part_of_a_question_need_not_name_the_first_parts_focus() -> None:
+    q = "When should clinicians apply fluoride varnish to children's teeth, and when are oral fluoride supplements indicated?"
+    supplements = ("Clinicians should prescribe oral fluoride supplements starting at age 6 months when the water "
+                   "supply is deficient in fluoride.")
+    # most titles found name the varnish (the question's focus); the supplements are in another document
+    hits = [hit(1, "Clinicians should apply fluoride varnish to the primary teeth of all children.",
+                "Fluoride varnish for children"),
+            hit(2, "Varnish is painted on the teeth by clinicians.", "Varnish application"),
+            hit(3, "Fluoride varnish is safe for teeth.", "Fluoride varnish safety"),
+            hit(4, supplements, "Dental caries prevention in children")]
+    weights = {"clinicians": 2.0, "apply": 2.0, "fluoride": 3.0, "varnish": 8.0, "teeth": 3.0, "oral": 3.0,
+               "supplements": 5.0, "indicated": 2.0}
+
+    def run(config: ComposerConfig | None = None):
+        return ExtractiveComposer(config).select(list(weights), [], hits, {}, weights.__getitem__, "clinician",
+                                                 df=lambda t: 10, question=q)
+
+    assert supplements in [x.text for x in run().chosen]
+    assert supplements not in [x.text for x in run(ComposerConfig(part_focus=9.0)).chosen]

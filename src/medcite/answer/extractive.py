@@ -180,6 +180,8 @@ class ComposerConfig:
     #: a sentence that covers one part of a compound question counts this share of that part's cover
     #: (0: parts are not considered); whether to answer at all is still decided on the whole question
     part_credit: float = 1.0
+    #: … and one that covers this share of a part is about the question even without its focus word
+    part_focus: float = 0.5
     #: a document whose title (and heading) covers this share of the question is about it (see select)
     about_title_cover: float = 0.5
     #: bonus, within the lead study, for a sentence that reports measured results (percentages, p, CI)
@@ -404,6 +406,7 @@ class ExtractiveComposer:
                     cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
                                 for c in concepts) / total_idf
                     full_cover = cover
+                    part = 0.0
                     if part_defs:
                         # (a part counts only for a sentence that says one of that part's own words)
                         part = max((sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
@@ -449,7 +452,9 @@ class ExtractiveComposer:
                         Scored(
                             text=text, passage_id=hit.passage_id, doc_id=hit.doc_id, kind=kind, heading=hit.heading,
                             rank=hit.rank, cover=round(cover, 4), score=round(score, 6),
-                            focus=bool(focus_terms & (present | in_ctx)),
+                            # (or answers most of one part of a compound question: "… and when are oral
+                            # fluoride supplements indicated?" is not about the first part's varnish)
+                            focus=bool(focus_terms & (present | in_ctx)) or part >= cfg.part_focus,
                             # from a document about the focus; or from a passage that itself says nearly all
                             # the question says ("sudden floaters, flashes, a curtain over the vision" → the
                             # retinal-detachment page, whose title names none of the asker's words)

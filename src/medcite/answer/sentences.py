@@ -172,6 +172,8 @@ def _standalone_penalty(text: str) -> float | None:
         return None  # abbreviation glossaries ("CI, confidence interval; OR, odds ratio; …")
     if _ABBREV_DEF.search(text) or _LIT_REF.search(text):
         return None  # glossaries; sentences carrying the source's own [n] literature markers
+    if _BOILERPLATE.search(text):
+        return None  # a medication guide's standing instruction, the same in every label
     if _MARKUP.search(text) or is_instruction(text):
         return None  # markup or an instruction hidden in a document is never quoted as evidence
     if _TABLE_ROW.search(text):
@@ -187,7 +189,7 @@ def _standalone_penalty(text: str) -> float | None:
         penalty += 0.2
     if _OTHERS.search(text):
         penalty += 0.15
-    if _RESOURCE.search(text) or _BOILERPLATE.search(text):
+    if _RESOURCE.search(text):
         penalty += 0.3
     if len(text) > 450:
         penalty += 0.1
