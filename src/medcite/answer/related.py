@@ -70,8 +70,11 @@ def related_questions(store: Store, question: str, limit: int = 5, topic: Sequen
     about = {stem(t) for t in topic}
     bonus = lambda key: 1.0 if about & key else 0.0  # noqa: E731
     candidates: list[tuple[float, str]] = []
-    for _title_key, title, _score in patient_title_matches(store, list(dict.fromkeys(list(topic) + terms)),
-                                                           questions_only=True):
+    # the topic's own pages first (one cheap query); all the question's words only when they are too few
+    rows = patient_title_matches(store, list(topic), questions_only=True) if topic else []
+    if len(rows) < limit:
+        rows += patient_title_matches(store, terms, questions_only=True)
+    for _title_key, title, _score in rows:
         key = _key(title)
         candidates.append((_jaccard(own, key) + bonus(key), tidy_question(title)))
     for (q,) in store.conn.execute(
