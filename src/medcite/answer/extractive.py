@@ -184,6 +184,8 @@ class ComposerConfig:
     part_focus: float = 0.5
     #: a document whose title (and heading) covers this share of the question is about it (see select)
     about_title_cover: float = 0.5
+    #: … among the passages retrieved up to this rank (its other sentences cost time and rarely answer)
+    about_rank: int = 20
     #: bonus, within the lead study, for a sentence that reports measured results (percentages, p, CI)
     quant_bonus: float = 0.15
 
@@ -376,7 +378,7 @@ class ExtractiveComposer:
             # question's words ("A retinal detachment is a medical emergency." on the retinal-detachment page;
             # "At 24 months, the survival rate … was 82%." in the pulpotomy trial). They stay candidates, with
             # the low cover their title gives them, for quoting more of the answer's lead document.
-            about = title_cover >= cfg.about_title_cover
+            about = title_cover >= cfg.about_title_cover and hit.rank <= cfg.about_rank
             spans = sentence_spans(hit.text)
             for i, (s, e) in enumerate(spans):
                 if i + 1 < len(spans):

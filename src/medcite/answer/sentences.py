@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import islice
 
 from medcite.answer.safety import is_instruction
 from medcite.index.terms import tokenize
@@ -94,6 +95,7 @@ _RESULT_HEADING = re.compile(r"result|conclusion|finding|discussion|summary|main
 _STARTERS = frozenset("""the a an in if for most some many each your you people it there when once after before
     during about because although while this these treatment treatments symptoms signs doctors""".split())
 _HEADING_WORD = re.compile(r"^(?:[A-Z][\w'’-]*,?|[IVX]+[A-C]?|\d+[A-C]?|at|of|the|and|or|in|for|to|a|an|on|with|by|from|vs)$")
+_NONSPACE = re.compile(r"\S+")
 #: a section word and a colon the source put before the sentence ("Summary : Folic acid is a B vitamin.")
 _SECTION_PREFIX = re.compile(r"^(?:Summary|Overview|Introduction|Background|Description|Key points)\s*:\s+(?=[A-Z])")
 
@@ -110,7 +112,7 @@ def strip_glued_heading(text: str, title: str = "") -> str:
     prefix = _SECTION_PREFIX.match(text)
     if prefix:
         return text[prefix.end():]
-    spans = [(m.start(), m.group(0)) for m in re.finditer(r"\S+", text)]
+    spans = [(m.start(), m.group(0)) for m in islice(_NONSPACE.finditer(text), 12)]
     words = [w for _, w in spans]
     if len(words) < 6:
         return text
