@@ -405,14 +405,15 @@ class ExtractiveComposer:
                     if not says and not about:
                         continue  # only the source's own name ("The USPSTF recommends the service.")
                     present |= by_source
-                    cover = sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
-                                for c in concepts) / total_idf
-                    full_cover = cover
+                    def said(cs: Iterable[Concept]) -> float:
+                        return sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
+                                   for c in cs)
+
+                    cover = full_cover = said(concepts) / total_idf
                     part = 0.0
                     if part_defs:
                         # (a part counts only for a sentence that says one of that part's own words)
-                        part = max((sum(c.idf * (1.0 if c.term in present else CTX_CREDIT if c.term in in_ctx else 0.0)
-                                        for c in cs) / max(w, 1e-9) for cs, w, core in part_defs if core & present),
+                        part = max((said(cs) / max(w, 1e-9) for cs, w, core in part_defs if core & present),
                                    default=0.0)
                         cover = max(cover, cfg.part_credit * part)
                     if (cover < min(cfg.min_cover, cfg.min_lead_cover) and not about
