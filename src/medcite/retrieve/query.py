@@ -418,25 +418,28 @@ class QueryAnalyzer:
         return out
 
     def _lay_terms(self, tokens: list[tuple[str, int, int]]) -> list[Expansion]:
-        out: list[Expansion] = []
+        """Lay wordings: MeSH labels (``LAY_TERMS``, origin "mesh") and the words pages use (``LAY_WORDS``)."""
         low = [t.lower() for t, _, _ in tokens]
         labels = self.vocab.mesh_labels
+
+        def found(phrase: str) -> str | None:
+            """The question's own text of ``phrase`` (a whole-word match, any case), or None."""
+            parts = phrase.split()
+            n = len(parts)
+            for i in range(len(low) - n + 1):
+                if low[i : i + n] == parts:
+                    return " ".join(t for t, _, _ in tokens[i : i + n])
+            return None
+
+        out: list[Expansion] = []
         for phrase, label in LAY_TERMS.items():
-            parts = phrase.split()
-            n = len(parts)
-            for i in range(len(low) - n + 1):
-                if low[i : i + n] == parts:
-                    source = " ".join(t for t, _, _ in tokens[i : i + n])
-                    out.append(Expansion(source, labels.get(label.lower(), label), "mesh"))
-                    break
+            source = found(phrase)
+            if source is not None:
+                out.append(Expansion(source, labels.get(label.lower(), label), "mesh"))
         for phrase, wordings in LAY_WORDS.items():
-            parts = phrase.split()
-            n = len(parts)
-            for i in range(len(low) - n + 1):
-                if low[i : i + n] == parts:
-                    source = " ".join(t for t, _, _ in tokens[i : i + n])
-                    out.extend(Expansion(source, w, "lay") for w in wordings)
-                    break
+            source = found(phrase)
+            if source is not None:
+                out.extend(Expansion(source, w, "lay") for w in wordings)
         return out
 
     def _drugs(self, tokens: list[tuple[str, int, int]]) -> list[Expansion]:
