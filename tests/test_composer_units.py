@@ -381,3 +381,17 @@ def test_a_sentence_answering_the_second_part_of_a_question_need_not_name_the_fi
 
     assert supplements in [x.text for x in run().chosen]
     assert supplements not in [x.text for x in run(ComposerConfig(part_focus=9.0)).chosen]
+
+
+def test_a_recommendation_for_another_population_is_not_quoted() -> None:
+    text = ("Offer labetalol to treat hypertension in pregnancy. Start an ACE inhibitor as first-line treatment for "
+            "hypertension in adults with type 2 diabetes. Offer lifestyle advice on hypertension to everyone.")
+    terms = ["hypertension", "treated", "pregnancy"]
+    quoted = [x.text for x in select(terms, [hit(1, text, "Hypertension: management")],
+                                     question="How should hypertension be treated in pregnancy?").chosen]
+    assert quoted and not any("ACE inhibitor" in t for t in quoted), quoted
+    # the same sentence answers a question about adults
+    quoted = [x.text for x in select(["hypertension", "treated", "adults", "diabetes"],
+                                     [hit(1, text, "Hypertension: management")],
+                                     question="How should hypertension be treated in adults with diabetes?").chosen]
+    assert any("ACE inhibitor" in t for t in quoted), quoted

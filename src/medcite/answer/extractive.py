@@ -55,6 +55,8 @@ from medcite.answer.sentences import (
     _uses,
     defined_abbreviations,
     leading_clauses,
+    other_population,
+    populations,
     strip_glued_heading,
 )
 from medcite.domain import KIND_LABELS, DocKind, Hit
@@ -116,6 +118,8 @@ class ComposerConfig:
     passage_cover: float = 0.45
     answer_cover: float = 0.35
     max_bottom: int = 2
+    #: never quote a sentence scoped to another population than the question names (pregnancy, children, …)
+    population_check: bool = True
     #: sentences below this score never fill a section (they stay in the passages for related reading)
     min_section_score: float = 0.45
     max_recommendations: int = 4
@@ -486,10 +490,14 @@ class ExtractiveComposer:
         chosen: list[Scored] = []
         per_doc: dict[str, int] = {}
 
+        asked_for = populations(question)
+
         def take(x: Scored, section: str) -> bool:
             cap = cfg.max_per_guideline if x.kind in ("guideline", "drug_label") else cfg.max_per_doc
             if per_doc.get(x.doc_id, 0) >= cap:
                 return False
+            if cfg.population_check and other_population(asked_for, populations(x.text)):
+                return False  # scoped to another population than the question asks about
             if x.hard and (sum(y.hard for y in chosen) >= cfg.patient_max_hard
                            or (cfg.hard_bottom_only and section != BOTTOM)):
                 return False

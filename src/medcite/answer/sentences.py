@@ -155,6 +155,34 @@ def leading_clauses(text: str) -> list[str]:
     return out
 
 
+#: populations a recommendation is scoped to; a sentence scoped to another one than the question's does not
+#: answer it ("Start an ACE inhibitor … in adults with type 2 diabetes" under "… hypertension in pregnancy?")
+_POPULATIONS = {
+    "pregnancy": re.compile(r"\b(?:pregnan\w*|breast-?feed\w*|lactat\w*|nursing mothers?)\b", re.I),
+    "children": re.compile(r"\b(?:child|children|childhood|kids?|p(?:a)?ediatric\w*|infants?|newborns?|neonat\w*|"
+                           r"toddlers?|adolescents?|teens?|teenagers?)\b", re.I),
+    "adults": re.compile(r"\badults?\b", re.I),
+    "older adults": re.compile(r"\b(?:elderly|older adults|older people|geriatric)\b", re.I),
+}
+
+
+def populations(text: str) -> frozenset[str]:
+    """The populations ``text`` names (pregnancy, children, adults, older adults)."""
+    return frozenset(name for name, rx in _POPULATIONS.items() if rx.search(text))
+
+
+def other_population(question: frozenset[str], sentence: frozenset[str]) -> bool:
+    """Is the sentence scoped to populations the question does not ask about, and to none it does?
+
+    "Older adults" are adults, and a question about adults covers them; every other pair is distinct.
+    """
+    if not question or not sentence or question & sentence:
+        return False
+    if "adults" in question and sentence <= {"older adults"}:
+        return False
+    return True
+
+
 @lru_cache(maxsize=65536)
 def _standalone_penalty(text: str) -> float | None:
     """None = unusable sentence; else a penalty for sentences that need context to make sense."""
