@@ -254,7 +254,7 @@ LAY_TERMS: dict[str, str] = {
 
 #: everyday words → the words clinical and patient pages use for them (origin "lay"); matched
 #: case-insensitively as whole-word phrases. Each wording is searched for and counts, in the composer,
-#: as the question's own word ("my kids" is answered by a sentence on "children").
+#: as the question's own word ("bad breath" is answered by a sentence on "halitosis").
 LAY_WORDS: dict[str, tuple[str, ...]] = {
     "kids": ("children",), "kid": ("child",), "toddler": ("child",), "toddlers": ("children",),
     "tummy": ("abdominal", "stomach"), "belly": ("abdominal", "stomach"),
