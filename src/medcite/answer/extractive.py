@@ -87,6 +87,7 @@ class Scored:
     ease: float = 0.0       # patient mode: the part of the penalty that is for reading difficulty
     full_cover: float = -1.0  # cover of the whole question (``cover`` may be a part's; see question_parts)
     says: bool = True       # names a question word itself; else only its document's title does (lead detail only)
+    reading: float = 0.0    # patient mode: its Flesch–Kincaid grade
 
 
 @dataclass
@@ -424,7 +425,7 @@ class ExtractiveComposer:
                             and (similarity is None or cover < cfg.sem_min_cover)):
                         continue  # (with a similarity model, weaker wordings stay candidates: see below)
                     hard = False
-                    ease = 0.0
+                    ease = fk = 0.0
                     if audience == "patient":
                         fk = flesch_kincaid_grade(text)
                         # too hard for a lay reader: quoted only when nothing easier says it (see _pick)
@@ -470,7 +471,7 @@ class ExtractiveComposer:
                             and (not asked_types or bool(asked_types & (present | in_ctx))) and says,
 
                             tokens=tokens, caution=caution, recommend=recommend, hard=hard, ease=ease,
-                            full_cover=round(full_cover, 4), says=says,
+                            full_cover=round(full_cover, 4), says=says, reading=fk,
                             grade=guideline_grade(text, meta.get("metadata")) if kind == "guideline" else None,
                         )
                     )
@@ -576,7 +577,7 @@ class ExtractiveComposer:
             if (x in comp.chosen or x.kind != "patient_info" or not (x.focus and x.can_lead)
                     or x.cover < cfg.patient_background_cover or x.score < cfg.patient_background_score):
                 continue
-            if _AIM.search(x.text) or flesch_kincaid_grade(x.text) > cfg.patient_max_grade:
+            if _AIM.search(x.text) or x.reading > cfg.patient_max_grade:
                 continue
             if take(x, "What the evidence says"):
                 comp.evidence.append(x)
@@ -626,7 +627,7 @@ class ExtractiveComposer:
             heading = (x.heading or "").lower()
             if "method" in heading or "design" in heading or "participants" in heading or "setting" in heading:
                 continue
-            if audience == "patient" and flesch_kincaid_grade(x.text) > cfg.patient_lead_grade:
+            if audience == "patient" and x.reading > cfg.patient_lead_grade:
                 continue  # extra detail for a lay reader only when it is easy to read
             if _AIM.search(x.text) or _BASELINE.search(x.text) or _OTHERS.search(x.text):
                 continue  # aims, baseline tables and other studies are not what this study found
