@@ -308,7 +308,8 @@ def test_related_questions_never_repeat_the_question(svc: Medcite) -> None:
 # --- bad input -------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("question", ["", "   ", "\n\t", "ab", "a?", None, "<b></b>", "<script>x</script>"])
+@pytest.mark.parametrize("question", ["", "   ", "\n\t", "ab", "a?", "abc", "MI?", " a b c ", None, "<b></b>",
+                                      "<script>x</script>"])
 def test_empty_or_tiny_question_is_a_query_error(svc: Medcite, question) -> None:
     with pytest.raises(QueryError) as exc:
         svc.ask(question)

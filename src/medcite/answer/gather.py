@@ -22,6 +22,10 @@ from medcite.store.sqlite import Store
 from medcite.text import clean_text, html_to_text, split_sentences, stem
 
 
+#: fewer non-space characters than this is no question ("abc" would be answered about the abacavir trials)
+MIN_QUESTION_CHARS = 4
+
+
 def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]]:
     """Validate and tidy a question: markup is removed (never echoed back as HTML), whitespace collapsed.
 
@@ -40,7 +44,7 @@ def clean_question(question: str | None, max_chars: int) -> tuple[str, list[str]
         if text != clean_text(raw):
             notes.append("markup removed from the question")
     text = clean_text(text)
-    if len(text.replace(" ", "")) < 3:
+    if len(text.replace(" ", "")) < MIN_QUESTION_CHARS:
         raise QueryError("the question is empty or too short", hint="ask a full clinical question, e.g. "
                          "'At what age should colorectal cancer screening start?'")
     return text, notes
