@@ -1,4 +1,5 @@
-"""Web commands: serve, and the accounts the web app signs in with (user add, user token)."""
+"""Web commands: serve, and the accounts the web app signs in with (user add, list, role, passwd, disable,
+enable, token)."""
 
 from __future__ import annotations
 
@@ -90,3 +91,98 @@ def _has_users(board: object) -> bool:
         return bool(board.list_users(SYSTEM))  # type: ignore[attr-defined]
     except Exception:
         return True
+
+
+# --- account management (as the local administrator) --------------------------------------------
+
+
+def _read_password(prompt: str = "New password: ") -> str:
+    """A password from the terminal (asked twice) or the first line of standard input — never an argument."""
+    if sys.stdin.isatty():
+        import getpass
+
+        password = getpass.getpass(prompt)
+        if getpass.getpass("Repeat it: ") != password:
+            from medcite.errors import ReviewError
+
+            raise ReviewError("the two passwords differ", hint="run the command again")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@user_app.command("list")
+def user_list(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the users as JSON."),
+) -> None:
+    """List the accounts: name, role, active or disabled, created."""
+    with handle_errors():
+        import json
+
+        from medcite.review import SYSTEM as LOCAL_ADMIN
+
+        users = make_service(ctx).editorial.list_users(LOCAL_ADMIN)
+        if as_json:
+            rows = [{"name": u.name, "role": u.role, "disabled": u.disabled, "created_at": u.created_at}
+                    for u in users]
+            sys.stdout.write(json.dumps({"users": rows}, indent=2) + "\n")
+            return
+        if not users:
+            err.print("no users yet — create the first with `medcite user add NAME --role admin`")
+        for u in users:
+            status = "disabled" if u.disabled else "active"
+            sys.stdout.write(f"{u.name:<24} {u.role:<9} {status:<8} {u.created_at[:10]}\n")
+
+
+@user_app.command("role")
+def user_role(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="User name."),
+    role: str = typer.Argument(..., help=f"New role: one of {', '.join(ROLES)}."),
+) -> None:
+    """Change a user's role (it applies to their open sessions at once)."""
+    with handle_errors():
+        from medcite.review import SYSTEM as LOCAL_ADMIN
+
+        user = make_service(ctx).editorial.set_role(name, role, actor=LOCAL_ADMIN)
+        out.print(f"{user.name} is now {user.role}")
+
+
+@user_app.command("passwd")
+def user_passwd(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="User name."),
+) -> None:
+    """Set a user's password, read from standard input (one line) or asked twice; their sessions end."""
+    with handle_errors():
+        from medcite.review import SYSTEM as LOCAL_ADMIN
+
+        password = _read_password()
+        user = make_service(ctx).editorial.set_password(name, password, actor=LOCAL_ADMIN)
+        out.print(f"password of {user.name} changed; their web sessions ended")
+
+
+@user_app.command("disable")
+def user_disable(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="User name."),
+) -> None:
+    """Disable an account: it cannot sign in, its sessions end and its API tokens stop working."""
+    with handle_errors():
+        from medcite.review import SYSTEM as LOCAL_ADMIN
+
+        user = make_service(ctx).editorial.disable_user(name, actor=LOCAL_ADMIN)
+        out.print(f"disabled {user.name}")
+
+
+@user_app.command("enable")
+def user_enable(
+    ctx: typer.Context,
+    name: str = typer.Argument(..., help="User name."),
+) -> None:
+    """Enable a disabled account again (same password, same API tokens)."""
+    with handle_errors():
+        from medcite.review import SYSTEM as LOCAL_ADMIN
+
+        user = make_service(ctx).editorial.enable_user(name, actor=LOCAL_ADMIN)
+        out.print(f"enabled {user.name}")

@@ -36,7 +36,7 @@ def _new_id() -> str:
 
 def _user(row: dict[str, Any], prefix: str = "") -> User:
     return User(id=row[f"{prefix}id"], name=row[f"{prefix}name"], role=row[f"{prefix}role"],
-                created_at=row[f"{prefix}created_at"])
+                created_at=row[f"{prefix}created_at"], disabled=bool(row.get(f"{prefix}disabled_at")))
 
 
 class Accounts:
@@ -91,6 +91,8 @@ class Accounts:
         row = tx.one("SELECT * FROM review_users WHERE id = ?", (user.id,))
         if row is None:
             raise PermissionDenied(f"unknown user {user.name!r}", hint="sign in again")
+        if row.get("disabled_at"):
+            raise PermissionDenied(f"the account {row['name']!r} is disabled", hint="ask an admin to enable it")
         return _user(row)
 
     def _require_admin(self, tx: Tx, actor: User | None, what: str) -> User:
@@ -108,11 +110,7 @@ class Accounts:
         if not name or len(name) > 100 or any(ch.isspace() or not ch.isprintable() for ch in name):
             raise ReviewError(f"invalid user name {name!r}", hint="use 1–100 printable characters without spaces")
         _check_role(role)
-        if len(password or "") < MIN_PASSWORD_CHARS:
-            raise ReviewError(
-                f"password too short: it needs at least {MIN_PASSWORD_CHARS} characters",
-                hint="choose a longer password (a passphrase of several words is best)",
-            )
+        _check_password(password)
         password_hash = self.hasher.hash(password)  # slow on purpose: outside the transaction
         user = User(id=_new_id(), name=name, role=role, created_at=self._now())
         try:
@@ -147,6 +145,9 @@ class Accounts:
             if not ok:
                 self._audit(tx, _user(row) if row else None, "login_failed", name=name)
                 return None
+            if row.get("disabled_at"):
+                self._audit(tx, _user(row), "login_failed", name=name, reason="account disabled")
+                return None
             user = _user(row)
             if self.hasher.check_needs_rehash(stored):
                 tx.execute("UPDATE review_users SET password_hash = ? WHERE id = ?", (self.hasher.hash(password), user.id))
@@ -177,13 +178,64 @@ class Accounts:
             row = tx.one("SELECT * FROM review_users WHERE id = ? OR name = ?", (name_or_id, name_or_id))
             if row is None:
                 raise NotFound(f"no user {name_or_id!r}")
-            if row["role"] == ADMIN and role != ADMIN:
-                admins = tx.one("SELECT COUNT(*) AS n FROM review_users WHERE role = ?", (ADMIN,))
+            if row["role"] == ADMIN and role != ADMIN and not row.get("disabled_at"):
+                admins = tx.one("SELECT COUNT(*) AS n FROM review_users WHERE role = ? AND disabled_at IS NULL",
+                                (ADMIN,))
                 if admins and int(admins["n"]) <= 1:
                     raise Conflict(f"{row['name']!r} is the last admin", hint="make someone else admin first")
             tx.execute("UPDATE review_users SET role = ? WHERE id = ?", (role, row["id"]))
             self._audit(tx, actor, "role_changed", user=row["name"], old=row["role"], new=role)
-            return User(id=row["id"], name=row["name"], role=role, created_at=row["created_at"])
+            return _user({**row, "role": role})
+
+    def set_password(self, name_or_id: str, password: str, *, actor: User | None,
+                     keep_session: str = "") -> User:
+        """Set a user's password (an admin, or the user themself); their other web sessions end."""
+        _check_password(password)
+        password_hash = self.hasher.hash(password)  # slow on purpose: outside the transaction
+        with self.db.transaction() as tx:
+            current = self._current(tx, actor)
+            row = self._user_row(tx, name_or_id)
+            if current is None or (current.role != ADMIN and current.id != row["id"]):
+                who = "anonymous visitors" if current is None else f"{current.role}s"
+                raise PermissionDenied(f"{who} cannot change other people's passwords", hint="only an admin can")
+            tx.execute("UPDATE review_users SET password_hash = ? WHERE id = ?", (password_hash, row["id"]))
+            tx.execute("DELETE FROM review_sessions WHERE user_id = ? AND id_hash <> ?",
+                       (row["id"], _sha256(keep_session) if keep_session else ""))
+            self._audit(tx, current, "password_changed", user=row["name"])
+            return _user(row)
+
+    def disable_user(self, name_or_id: str, *, actor: User | None) -> User:
+        """Disable an account: it cannot sign in, its sessions end, its API tokens stop working (admins only)."""
+        with self.db.transaction() as tx:
+            actor = self._require_admin(tx, actor, "disable accounts")
+            row = self._user_row(tx, name_or_id)
+            if row["role"] == ADMIN and not row.get("disabled_at"):
+                admins = tx.one("SELECT COUNT(*) AS n FROM review_users WHERE role = ? AND disabled_at IS NULL",
+                                (ADMIN,))
+                if admins and int(admins["n"]) <= 1:
+                    raise Conflict(f"{row['name']!r} is the last admin", hint="make someone else admin first")
+            if not row.get("disabled_at"):
+                tx.execute("UPDATE review_users SET disabled_at = ? WHERE id = ?", (self._now(), row["id"]))
+                self._audit(tx, actor, "user_disabled", user=row["name"])
+            tx.execute("DELETE FROM review_sessions WHERE user_id = ?", (row["id"],))
+            return _user({**row, "disabled_at": row.get("disabled_at") or "yes"})
+
+    def enable_user(self, name_or_id: str, *, actor: User | None) -> User:
+        """Enable a disabled account again (admins only); it signs in with its old password."""
+        with self.db.transaction() as tx:
+            actor = self._require_admin(tx, actor, "enable accounts")
+            row = self._user_row(tx, name_or_id)
+            if row.get("disabled_at"):
+                tx.execute("UPDATE review_users SET disabled_at = NULL WHERE id = ?", (row["id"],))
+                self._audit(tx, actor, "user_enabled", user=row["name"])
+            return _user({**row, "disabled_at": None})
+
+    @staticmethod
+    def _user_row(tx: Tx, name_or_id: str) -> dict[str, Any]:
+        row = tx.one("SELECT * FROM review_users WHERE id = ? OR name = ?", (name_or_id, name_or_id))
+        if row is None:
+            raise NotFound(f"no user {name_or_id!r}", hint="list users with `medcite user list`")
+        return row
 
     # --- API tokens ----------------------------------------------------------------------------
 
@@ -208,7 +260,7 @@ class Accounts:
         with self.db.read() as tx:
             row = tx.one(
                 "SELECT u.* FROM review_tokens t JOIN review_users u ON u.id = t.user_id "
-                "WHERE t.token_hash = ? AND t.revoked_at IS NULL",
+                "WHERE t.token_hash = ? AND t.revoked_at IS NULL AND u.disabled_at IS NULL",
                 (_sha256(token),),
             )
         return _user(row) if row else None
@@ -266,7 +318,7 @@ class Accounts:
                 "JOIN review_users u ON u.id = s.user_id WHERE s.id_hash = ?",
                 (_sha256(session_id),),
             )
-        if row is None or row["expires_at"] <= _iso(self._now_dt()):
+        if row is None or row["expires_at"] <= _iso(self._now_dt()) or row.get("disabled_at"):
             return None
         return _user(row), row["csrf_token"]
 
@@ -304,6 +356,14 @@ class Accounts:
 
 def _iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_CHARS:
+        raise ReviewError(
+            f"password too short: it needs at least {MIN_PASSWORD_CHARS} characters",
+            hint="choose a longer password (a passphrase of several words is best)",
+        )
 
 
 def _check_role(role: str) -> None:

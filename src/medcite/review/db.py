@@ -138,6 +138,11 @@ MIGRATIONS: list[Migration] = [
             ],
         },
     ),
+    (
+        # a disabled account cannot sign in; its sessions end and its API tokens stop working
+        "0004_review_users_disabled",
+        ["ALTER TABLE review_users ADD COLUMN disabled_at TEXT"],
+    ),
 ]
 
 _SQLITE_PRAGMAS = (

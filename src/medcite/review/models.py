@@ -40,6 +40,7 @@ class User:
     name: str
     role: str
     created_at: str = ""
+    disabled: bool = False  # a disabled account cannot sign in; its sessions and tokens stop working
 
     @property
     def is_reviewer(self) -> bool:
