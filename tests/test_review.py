@@ -95,16 +95,17 @@ def under_review(board: Editorial, people: dict, **kw):
 
 
 def test_happy_path(board: Editorial, people: dict) -> None:
-    ed, rita = people["editor"], people["reviewer"]
+    ed, rita, rob = people["editor"], people["reviewer"], people["reviewer2"]
     art = board.submit(answer(), ed)
     assert (art.state, art.title, art.audience, art.author, art.version) == (
         "submitted", "Does aspirin prevent heart attacks?", "clinician", "ed", 1)
     art = board.take(art.id, rita)
     assert (art.state, art.reviewer) == ("under_review", "rita")
     art = board.edit(art.id, rita, answer(bottom="Yes, but bleeding offsets it [1]."), note="balance harms")
+    assert (art.state, art.reviewer) == ("under_review", None)  # her edit goes to another reviewer
     board.comment(art.id, rita, "Added the bleeding risk.")
-    art = board.approve(art.id, rita, expected_version=art.version)
-    assert art.state == "approved" and art.public and art.reviewed_by == "rita"
+    art = board.approve(art.id, rob, expected_version=art.version)
+    assert art.state == "approved" and art.public and art.reviewed_by == "rob"
     assert art.approved_at and art.last_updated == art.approved_at and not art.needs_rereview
     # public now: anonymous visitors see it, in the list too
     assert board.get(art.id, None).answer["bottom_line"] == "Yes, but bleeding offsets it [1]."
@@ -115,7 +116,7 @@ def test_happy_path(board: Editorial, people: dict) -> None:
     actions = [e.action for e in board.audit(art.id, rita)]
     assert actions == ["submitted", "taken", "edited", "commented", "approved"]
     entry = board.audit(art.id, people["admin"])[-1]
-    assert entry.actor == "rita" and entry.article_id == art.id and entry.details["to_state"] == "approved"
+    assert entry.actor == "rob" and entry.article_id == art.id and entry.details["to_state"] == "approved"
 
 
 def test_versions_with_diffs(board: Editorial, people: dict) -> None:

@@ -170,16 +170,16 @@ def test_article_workflow_through_the_api(web_env: WebEnv, web_client) -> None:
     assert "+" in versions[-1]["diff"] and versions[-1]["note"] == "tightened"
     assert web_client.post(f"/api/v1/articles/{art['id']}/comment", headers=rita,
                            json={"text": "looks right"}).status_code == 201
-    ok = web_client.post(f"/api/v1/articles/{art['id']}/approve", headers=rita,
-                         json={"expected_version": edited["version"]})
-    assert ok.status_code == 200 and ok.json()["state"] == "approved" and ok.json()["reviewed_by"] == "rita"
+    ok = web_client.post(f"/api/v1/articles/{art['id']}/approve", headers=web_env.bearer("rob"),
+                         json={"expected_version": edited["version"]})  # rita edited it: another reviewer approves
+    assert ok.status_code == 200 and ok.json()["state"] == "approved" and ok.json()["reviewed_by"] == "rob"
     public = web_client.get(f"/api/v1/articles/{art['id']}")
     assert public.status_code == 200 and public.json()["public"] is True
     assert art["id"] in [a["id"] for a in web_client.get("/api/v1/articles").json()["articles"]]
 
 
 def test_article_workflow_through_the_pages(web_env: WebEnv) -> None:
-    with web_env.client() as ed, web_env.client() as rita, web_env.client() as anon:
+    with web_env.client() as ed, web_env.client() as rita, web_env.client() as rob, web_env.client() as anon:
         csrf = web_env.login(ed, "ed")
         page = ed.post("/ask", data={"question": QUESTION, "audience": "clinician", "csrf": csrf})
         assert "Submit as article" in page.text
@@ -206,11 +206,15 @@ def test_article_workflow_through_the_pages(web_env: WebEnv) -> None:
         assert missing_note.status_code == 400 and "note" in missing_note.text
         r = rita.post(f"/articles/{article_id}/approve", data={"csrf": rcsrf, "expected_version": str(version)},
                       follow_redirects=False)
+        assert r.status_code == 403 and "another reviewer must approve" in r.text  # she edited it
+        bcsrf = web_env.login(rob, "rob")
+        r = rob.post(f"/articles/{article_id}/approve", data={"csrf": bcsrf, "expected_version": str(version)},
+                     follow_redirects=False)
         assert r.status_code == 303
         public = anon.get(f"/articles/{article_id}")
         assert public.status_code == 200
         assert '<li class="step current" aria-current="step">Approved</li>' in public.text
-        assert "Reviewed by rita" in public.text and "Use labetalol first" in public.text
+        assert "Reviewed by rob" in public.text and "Use labetalol first" in public.text
         assert article_id in anon.get("/articles").text
 
 

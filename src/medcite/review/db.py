@@ -139,6 +139,14 @@ MIGRATIONS: list[Migration] = [
         },
     ),
     (
+        # the content revision a reviewer last approved: versions after it need a second pair of eyes
+        "0003_review_approved_revision",
+        [
+            "ALTER TABLE review_articles ADD COLUMN approved_revision INTEGER NOT NULL DEFAULT 0",
+            "UPDATE review_articles SET approved_revision = revision WHERE state = 'approved'",
+        ],
+    ),
+    (
         # a disabled account cannot sign in; its sessions end and its API tokens stop working
         "0004_review_users_disabled",
         ["ALTER TABLE review_users ADD COLUMN disabled_at TEXT"],

@@ -4,6 +4,10 @@ States: submitted → under_review → approved | changes_requested | rejected; 
 (resubmit) → submitted; an approved article can be sent back (request_changes) and, when a cited
 document changed, is flagged ``needs_rereview`` until a reviewer approves it again.
 
+Two-person rule: nobody approves a text they wrote. The approver must not be the author of any version
+since the last approval (``approved_revision``); an edit by the assigned reviewer drops the assignment, so the
+article stays under review for someone else (who may take it or approve it).
+
 Every transition is an optimistic-locking ``UPDATE … WHERE id = ? AND version = ?``: of two
 concurrent decisions on the same version exactly one wins; the other gets :class:`Conflict`.
 Every change is written to the append-only audit log in the same transaction.
@@ -108,6 +112,13 @@ class Editorial(Accounts):
     def _stale_conflict(article_id: str) -> Conflict:
         return Conflict(f"article {article_id} was changed by someone else; reload", hint="reload it and try again")
 
+    @staticmethod
+    def _editors_since_approval(tx: Tx, row: dict[str, Any]) -> set[str]:
+        """Who wrote a version after the last approved revision (everyone since v1 if never approved)."""
+        rows = tx.all("SELECT DISTINCT author_id FROM review_versions WHERE article_id = ? AND number > ?",
+                      (row["id"], int(row.get("approved_revision") or 0)))
+        return {r["author_id"] for r in rows}
+
     def _set_citations(self, tx: Tx, article_id: str, answer: dict[str, Any]) -> None:
         tx.execute("DELETE FROM review_citations WHERE article_id = ?", (article_id,))
         for doc_id in cited_doc_ids(answer):
@@ -148,9 +159,14 @@ class Editorial(Accounts):
             row = self._load(tx, article_id)
             if row["author_id"] == current.id:
                 raise PermissionDenied("you cannot review your own submission", hint="another reviewer must take it")
-            if row["state"] != SUBMITTED:
+            unassigned = row["state"] == UNDER_REVIEW and not row["reviewer_id"]
+            if row["state"] != SUBMITTED and not unassigned:
                 raise Conflict(f"cannot take article {article_id}: it is {_label(row['state'])}",
-                               hint="only submitted articles can be taken for review")
+                               hint="only submitted articles (or ones under review with no reviewer) can be taken")
+            if current.id in self._editors_since_approval(tx, row):
+                raise PermissionDenied("you cannot review an article you edited",
+                                       hint="the second pair of eyes must see the final text: another reviewer "
+                                            "must take it")
             try:
                 self._update(tx, row, state=UNDER_REVIEW, reviewer_id=current.id)
             except _Stale:
@@ -195,8 +211,11 @@ class Editorial(Accounts):
             raise self._stale_conflict(article_id)
         number = int(row["revision"]) + 1
         diff = diff_text(json.loads(row["answer"]), answer, f"v{number - 1}", f"v{number}")
+        extra: dict[str, Any] = {}
+        if row["state"] == UNDER_REVIEW and row["reviewer_id"] == current.id:
+            extra["reviewer_id"] = None  # two-person rule: an edited text goes to another reviewer
         self._update(tx, row, answer=json.dumps(answer, ensure_ascii=False), title=answer["question"].strip(),
-                     audience=str(answer.get("audience") or row["audience"]), revision=number)
+                     audience=str(answer.get("audience") or row["audience"]), revision=number, **extra)
         tx.execute(
             "INSERT INTO review_versions(article_id, number, answer, author_id, created_at, note, diff) "
             "VALUES (?,?,?,?,?,?,?)",
@@ -255,6 +274,10 @@ class Editorial(Accounts):
             row = self._load(tx, article_id)
             if to == APPROVED and row["author_id"] == current.id:
                 raise PermissionDenied("you cannot approve your own submission", hint="another reviewer must approve it")
+            if to == APPROVED and current.id in self._editors_since_approval(tx, row):
+                raise PermissionDenied(
+                    f"you cannot approve article {article_id}: you edited it since its last approval",
+                    hint="the second pair of eyes must see the final text — another reviewer must approve it")
             state = row["state"]
             if state not in self._FROM[to] or (to == APPROVED and state == APPROVED and not row["needs_rereview"]):
                 raise Conflict(f"cannot {verb} article {article_id}: it is {_label(state)}",
@@ -266,7 +289,7 @@ class Editorial(Accounts):
             changes: dict[str, Any] = {"state": to, "note": note}
             if to == APPROVED:
                 changes.update(reviewed_by_id=current.id, approved_at=self._now(), needs_rereview=0,
-                               rereview_reason="", rereview_at=None)
+                               rereview_reason="", rereview_at=None, approved_revision=int(row["revision"]))
             try:
                 self._update(tx, row, **changes)
             except _Stale:
