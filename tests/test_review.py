@@ -123,7 +123,7 @@ def test_versions_with_diffs(board: Editorial, people: dict) -> None:
     rita = people["reviewer"]
     art = under_review(board, people)
     board.edit(art.id, rita, answer(bottom="Only for high-risk patients [1]."), note="narrow")
-    board.edit(art.id, rita, answer(bottom="Only for high-risk patients [1].", docs=("pmid:1", "pmid:2")))
+    board.edit(art.id, rita, answer(bottom="Only for high-risk patients [1, 2].", docs=("pmid:1", "pmid:2")))
     vs = board.versions(art.id, people["editor"])
     assert [v.number for v in vs] == [1, 2, 3]
     assert [v.author for v in vs] == ["ed", "rita", "rita"] and vs[1].note == "narrow"

@@ -21,6 +21,7 @@ from typing import Any, Iterable
 from medcite.errors import Conflict, NotFound, PermissionDenied, ReviewError
 from medcite.review.accounts import Accounts, _new_id
 from medcite.review.db import Tx
+from medcite.review.recompute import recompute
 from medcite.review.models import (
     APPROVED, AUTHORS, CHANGES_REQUESTED, EDITABLE_BY_AUTHOR, EDITABLE_BY_REVIEWER, REJECTED, STATE_LABELS,
     STATES, SUBMITTED, SYSTEM, UNDER_REVIEW, Article, Comment, User, Version, check_answer_dict, cited_doc_ids, diff_text,
@@ -182,7 +183,7 @@ class Editorial(Accounts):
         without it, an edit racing another is re-applied on top of the winner (both versions are kept,
         each with its diff against its true predecessor — no edit is ever silently lost).
         """
-        answer = check_answer_dict(new_answer)
+        answer = recompute(check_answer_dict(new_answer))  # references, numbers and certainty follow the text
         for _ in range(_EDIT_RETRIES):
             try:
                 with self.db.transaction() as tx:
