@@ -16,6 +16,7 @@ face (CLI, web) can map it once to a message and an exit code / HTTP status::
     ├── EvalError              an evaluation file is malformed
     ├── LLMError               the chat model server failed
     ├── PHIError               a question carries protected health information
+    ├── InvalidInput           input too large, too deep or not of the documented shape (HTTP 422)
     └── ReviewError            an editorial action is not allowed
         ├── NotFound
         ├── PermissionDenied
@@ -103,6 +104,11 @@ class LLMError(MedciteError):
 
 
 class PHIError(MedciteError):
+    exit_code = 2
+    http_status = 422
+
+
+class InvalidInput(MedciteError):
     exit_code = 2
     http_status = 422
 

@@ -32,6 +32,7 @@ EDITABLE_BY_AUTHOR = frozenset({SUBMITTED, CHANGES_REQUESTED})
 EDITABLE_BY_REVIEWER = frozenset({SUBMITTED, UNDER_REVIEW, CHANGES_REQUESTED})
 
 MIN_PASSWORD_CHARS = 8
+MAX_ANSWER_DEPTH = 32  # an answer nested deeper is refused: stored data must never crash a reader
 
 
 @dataclass(frozen=True)
@@ -138,10 +139,30 @@ def check_answer_dict(answer: Any) -> dict[str, Any]:
     refs = answer.get("references", [])
     if not isinstance(refs, list) or not all(isinstance(r, Mapping) and r.get("doc_id") for r in refs):
         raise ReviewError("every entry of the answer's 'references' needs a 'doc_id'")
+    if _nested_deeper_than(answer, MAX_ANSWER_DEPTH):
+        raise ReviewError(f"the answer is nested more than {MAX_ANSWER_DEPTH} levels deep",
+                          hint="flatten its 'metadata' (an Answer is only a few levels deep)")
     try:
         return json.loads(json.dumps(answer, ensure_ascii=False))
     except (TypeError, ValueError) as exc:
         raise ReviewError(f"the answer is not JSON-serialisable: {exc}") from None
+
+
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    """Whether dicts/lists in ``value`` nest more than ``limit`` levels (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, Mapping):
+            children: Any = item.values()
+        elif isinstance(item, (list, tuple)):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
 
 
 def cited_doc_ids(answer: Mapping[str, Any]) -> list[str]:

@@ -5,14 +5,14 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from typing import Any, AsyncIterator, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from medcite.errors import MedciteError
+from medcite.errors import InvalidInput, MedciteError, NotFound
 from medcite.review import Article
 from medcite.web.auth import Principal, check_csrf, principal, require_user, user_dict
 
@@ -75,13 +75,31 @@ def json_answer(answer: Any, status: int = 200) -> Response:
 
 
 def article_dict(a: Article) -> dict[str, Any]:
-    out = asdict(a)
+    # shallow on purpose: asdict() would deep-copy the stored answer, recursively
+    out = {f.name: getattr(a, f.name) for f in fields(a)}
     out.update(state_label=a.state_label, public=a.public, url=f"/articles/{a.id}")
     return out
 
 
 def ok(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status)
+
+
+def valid_answer(data: dict[str, Any]) -> dict[str, Any]:
+    """A submitted answer checked against the Answer schema before it is stored (422 with the first problems)."""
+    from pydantic import ValidationError
+
+    from medcite.answer.schema import Answer
+
+    try:
+        return Answer.model_validate(data).model_dump(mode="json")
+    except ValidationError as exc:
+        parts = []
+        for e in exc.errors()[:5]:
+            where = ".".join(str(x) for x in e.get("loc", ()))
+            parts.append(f"{where or 'answer'}: {e.get('msg', 'invalid')}")
+        raise InvalidInput("the answer does not match the Answer schema — " + "; ".join(parts),
+                           hint="send the JSON of `medcite ask --json` (docs/answer-schema.md)") from None
 
 
 # --- answers -----------------------------------------------------------------------------------
@@ -203,12 +221,13 @@ async def submit(body: SubmitIn, request: Request, who: Principal = Depends(api_
     w = web(request)
     user = require_user(who)
     if body.answer is not None:
-        answer = body.answer
+        answer = valid_answer(body.answer)
     elif body.thread_id:
         turns = await w.call("thread", body.thread_id)
         turn = body.turn or len(turns)
         if turn > len(turns):
-            raise MedciteError(f"thread {body.thread_id} has {len(turns)} turns, not {turn}")
+            raise NotFound(f"thread {body.thread_id} has no turn {turn}: it has {len(turns)}",
+                           hint=f"send a turn from 1 to {len(turns)}")
         answer = turns[turn - 1].model_dump(mode="json")
     else:
         from medcite.web.app import FieldError
@@ -247,7 +266,7 @@ async def edit(article_id: str, body: EditIn, request: Request, who: Principal =
     w = web(request)
     user = require_user(who)
     if body.answer is not None:
-        new = body.answer
+        new = valid_answer(body.answer)
     else:
         new = dict((await w.run(w.editorial.get, article_id, user)).answer)
         if body.bottom_line is not None:

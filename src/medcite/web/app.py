@@ -26,6 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medcite.errors import MedciteError, PermissionDenied
 from medcite.review import STATE_LABELS
+from medcite.review.recompute import headline, newest_year, stale_bottom_line
 from medcite.service import Medcite
 from medcite.settings import Settings
 from medcite.web import markdown as md
@@ -51,6 +52,8 @@ class WebConfig:
     session_ttl_s: int = 8 * 3600
     service_pool: int = 2
     max_field_chars: int = 20000
+    max_json_depth: int = 20  # JSON bodies nested deeper are refused (422) before they are parsed
+    max_json_containers: int = 2000  # … and so are bodies holding more objects and arrays
 
     @classmethod
     def from_settings(cls, settings: Settings, **overrides: Any) -> "WebConfig":
@@ -112,6 +115,7 @@ class Web:
         self.env.globals.update(
             md=md.render_markdown, inline=md.render_inline, safe_url=md.safe_url, doc_href=md.doc_href,
             diff_lines=md.diff_lines, state_labels=STATE_LABELS, quote=lambda s: quote(str(s), safe=""),
+            newest_year=newest_year, stale_bottom_line=stale_bottom_line, headline=headline,
         )
 
     # --- calling the service ------------------------------------------------------------------
@@ -233,13 +237,31 @@ def _install_errors(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(request, 500, "internal error — the problem was logged")
+        return internal_error(request, exc)
+
+
+def internal_error(request: Request, exc: BaseException) -> Response:
+    """The 500 answer: logged with its traceback; the message says nothing about the internals."""
+    log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+    message = "internal error — the problem was logged"
+    try:
+        return error_response(request, 500, message)
+    except Exception:  # the error page itself failed: fall back to the JSON shape
+        return JSONResponse({"ok": False, "error": message, "status": 500}, status_code=500)
+
+
+async def _on_error(scope: dict[str, Any], exc: BaseException, send: Callable[..., Any]) -> None:
+    """SecurityMiddleware's hook: answer an unexpected exception with a 500 that keeps the connection open."""
+    async def no_body() -> dict[str, Any]:
+        return {"type": "http.disconnect"}
+
+    response = internal_error(Request(scope), exc)
+    await response(scope, no_body, send)
 
 
 def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> FastAPI:
     """The web app for a :class:`Settings` or an existing :class:`Medcite` (``overrides``: WebConfig fields)."""
-    from medcite.web import api, auth, pages, review_pages
+    from medcite.web import admin_pages, api, auth, pages, review_pages
 
     service = settings_or_service if isinstance(settings_or_service, Medcite) else Medcite(settings_or_service)
     config = WebConfig.from_settings(service.settings, **overrides)
@@ -255,11 +277,13 @@ def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> Fas
         openapi_url="/api/v1/openapi.json", docs_url=None, redoc_url=None, lifespan=lifespan,
     )
     app.state.web = Web(service, config)
-    app.add_middleware(SecurityMiddleware, max_body=config.max_body_bytes)
+    app.add_middleware(SecurityMiddleware, max_body=config.max_body_bytes, max_json_depth=config.max_json_depth,
+                       max_json_containers=config.max_json_containers, on_error=_on_error)
     _install_errors(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(review_pages.router)
+    app.include_router(admin_pages.router)
     return app

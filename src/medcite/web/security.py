@@ -3,8 +3,9 @@
 Everything here is plain ASGI or plain Python (no FastAPI import), so it is cheap on every request:
 
 - :class:`SecurityMiddleware` adds the security headers (a strict Content-Security-Policy with no inline
-  script or style, nosniff, a same-origin referrer policy, framing forbidden), refuses bodies over
-  ``max_body`` bytes with 413 and refuses wrong content types with 415 — in the one JSON error shape.
+  script or style, nosniff, a same-origin referrer policy, framing forbidden) to every response, 500s included,
+  refuses bodies over ``max_body`` bytes with 413 (chunked ones too), wrong content types with 415 and JSON
+  nested too deep or holding too many structures with 422 — in the one JSON error shape.
 - :class:`RateLimiter` is a token bucket per client (IP address): ``rate_per_minute`` tokens refill
   continuously up to ``burst``; an empty bucket raises :class:`RateLimited` (429 with Retry-After).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -42,12 +44,6 @@ _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class RequestTooLarge(MedciteError):
-    """A request body over the limit (raised while a route reads a chunked body)."""
-
-    http_status = 413
-
-
 class UnsupportedMediaType(MedciteError):
     http_status = 415
 
@@ -65,14 +61,56 @@ def error_body(status: int, message: str) -> bytes:
     return json.dumps({"ok": False, "error": message, "status": status}).encode()
 
 
+class ClientGone(Exception):
+    """The client disconnected before it finished sending the request body."""
+
+
+#: a JSON string literal (escapes included), matched possessively so a long string never backtracks
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.)*+"', re.S)
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+
+
+def json_shape_problem(body: bytes, *, max_depth: int, max_containers: int) -> str | None:
+    """Why a JSON body is too deep or holds too many objects/arrays (None when it is fine).
+
+    A linear scan of the raw bytes (strings skipped), run before the body is parsed, so a hostile nesting never
+    reaches ``json.loads`` or a recursive walk of stored data.
+    """
+    brackets = _JSON_STRING.sub(b"", body).translate(None, _NOT_BRACKETS)
+    depth = count = 0
+    for b in brackets:
+        if b in b"[{":
+            depth += 1
+            count += 1
+            if depth > max_depth:
+                return (f"the JSON body is nested more than {max_depth} levels deep; "
+                        f"flatten it (the limit is {max_depth})")
+            if count > max_containers:
+                return (f"the JSON body holds more than {max_containers:,} objects and arrays; "
+                        f"send fewer (the limit is {max_containers:,})")
+        else:
+            depth -= 1
+    return None
+
+
 class SecurityMiddleware:
-    """Security headers on every response; 413 / 415 before a route runs."""
+    """Security headers on every response, 500s included; 413 / 415 / 422 before a route runs.
+
+    Bodies of POST/PUT/PATCH/DELETE are read here first (at most ``max_body`` bytes, chunked or not: more is 413),
+    JSON bodies are checked against ``max_json_depth`` / ``max_json_containers`` (422), then replayed to the app.
+    An unexpected exception before the response started goes to ``on_error(scope, exc, send)``, which answers
+    500 through the secured ``send`` — the connection stays usable.
+    """
 
     def __init__(self, app: Callable[..., Awaitable[None]], *, max_body: int = 64 * 1024,
-                 hsts: bool = True) -> None:
+                 hsts: bool = True, max_json_depth: int = 20, max_json_containers: int = 2000,
+                 on_error: Callable[[Scope, BaseException, Send], Awaitable[None]] | None = None) -> None:
         self.app = app
         self.max_body = max_body
         self.hsts = hsts
+        self.max_json_depth = max_json_depth
+        self.max_json_containers = max_json_containers
+        self.on_error = on_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -80,9 +118,12 @@ class SecurityMiddleware:
             return
         https = scope.get("scheme") == "https"
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
+        started = False
 
         async def send_secure(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 raw = list(message.get("headers", []))
                 present = {k.lower() for k, _ in raw}
                 raw += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
@@ -94,12 +135,27 @@ class SecurityMiddleware:
         method = scope.get("method", "GET")
         if method in _BODY_METHODS:
             problem = self._check(scope["path"], headers)
+            body = b""
+            if problem is None:
+                try:
+                    body, problem = await self._read_body(receive)
+                except ClientGone:
+                    return
+            if problem is None and body and scope["path"].startswith("/api/"):
+                text = json_shape_problem(body, max_depth=self.max_json_depth,
+                                          max_containers=self.max_json_containers)
+                problem = None if text is None else (422, text)
             if problem is not None:
                 status, text = problem
-                await self._refuse(send_secure, status, text)
+                await self._refuse(send_secure, status, text, close=status != 422)  # 422: body read in full
                 return
-            receive = self._counting(receive)
-        await self.app(scope, receive, send_secure)
+            receive = self._replay(body, receive)
+        try:
+            await self.app(scope, receive, send_secure)
+        except Exception as exc:
+            if started or self.on_error is None:
+                raise
+            await self.on_error(scope, exc, send_secure)
 
     def _check(self, path: str, headers: dict[bytes, bytes]) -> tuple[int, str] | None:
         length = headers.get(b"content-length")
@@ -119,28 +175,45 @@ class SecurityMiddleware:
             return 415, (f"unsupported content type {ctype or '(none)'!r}: send {' or '.join(allowed)}")
         return None
 
-    def _counting(self, receive: Receive) -> Receive:
+    async def _read_body(self, receive: Receive) -> tuple[bytes, tuple[int, str] | None]:
+        """The whole body, or a 413 as soon as it passes ``max_body`` (a chunked body has no Content-Length)."""
+        chunks: list[bytes] = []
         seen = 0
-        limit = self.max_body
-
-        async def wrapped() -> Message:
-            nonlocal seen
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                seen += len(message.get("body", b""))
-                if seen > limit:
-                    raise RequestTooLarge(f"request body too large: over {limit:,} bytes",
-                                          hint="send a shorter question or text")
-            return message
-
-        return wrapped
+            if message["type"] == "http.disconnect":
+                raise ClientGone()
+            if message["type"] != "http.request":
+                continue
+            chunk = message.get("body", b"")
+            seen += len(chunk)
+            if seen > self.max_body:
+                return b"", (413, f"request body too large: over {self.max_body:,} bytes; "
+                                  f"the limit is {self.max_body:,} — send a shorter text")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), None
 
     @staticmethod
-    async def _refuse(send: Send, status: int, text: str) -> None:
+    def _replay(body: bytes, receive: Receive) -> Receive:
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if not sent:
+                sent = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: wait for the disconnect as usual
+
+        return replay
+
+    @staticmethod
+    async def _refuse(send: Send, status: int, text: str, *, close: bool = True) -> None:
         body = error_body(status, text)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                                (b"connection", b"close")]})
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body})
 
 
