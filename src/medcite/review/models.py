@@ -174,7 +174,11 @@ def cited_doc_ids(answer: Mapping[str, Any]) -> list[str]:
 
 def render_text(answer: Mapping[str, Any]) -> str:
     """A stable plain-text rendering of an answer's content (question, bottom line, sections, references)."""
-    lines = [f"# {answer.get('question', '')}".rstrip(), "", "## Bottom line", ""]
+    lines = [f"# {answer.get('question', '')}".rstrip(), ""]
+    metadata = answer.get("metadata")
+    if isinstance(metadata, Mapping) and str(metadata.get("headline") or "").strip():
+        lines += [f"Headline: {str(metadata['headline']).strip()}", ""]
+    lines += ["## Bottom line", ""]
     lines += str(answer.get("bottom_line", "")).splitlines() or [""]
     for section in answer.get("sections", []) or []:
         lines += ["", f"## {section.get('heading', '')}".rstrip(), ""]

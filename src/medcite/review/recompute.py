@@ -48,7 +48,7 @@ def recompute(answer: Mapping[str, Any]) -> dict[str, Any]:
     """The answer with references, citation numbers, statements and certainty rebuilt from its text."""
     out = dict(answer)
     refs = [dict(r) for r in answer.get("references") or []]
-    by_n = {int(r.get("n") or i): r for i, r in enumerate(refs, 1)}
+    by_n = {_number(r.get("n"), i): r for i, r in enumerate(refs, 1)}
     sections = [dict(s) for s in answer.get("sections") or []]
     quality = [s for s in sections if is_quality_section(s)]
     body = [s for s in sections if not is_quality_section(s)]
@@ -108,6 +108,13 @@ def recompute(answer: Mapping[str, Any]) -> dict[str, Any]:
 
         out["reading_grade"] = flesch_kincaid_grade(" ".join(s["text"] for s in statements))
     return out
+
+
+def _number(value: Any, default: int) -> int:
+    try:
+        return int(value) if value is not None else default
+    except (TypeError, ValueError):
+        return default
 
 
 def _markers(numbers: list[int]) -> str:
@@ -183,3 +190,10 @@ def stale_bottom_line(answer: Any, today: date | None = None, years: int = STALE
 
 def _get(obj: Any, name: str) -> Any:
     return obj.get(name) if isinstance(obj, Mapping) else getattr(obj, name, None)
+
+
+def headline(answer: Any, title: str) -> str:
+    """An article's topic headline: the one a reviewer set (``metadata.headline``), else its title."""
+    metadata = _get(answer, "metadata")
+    text = metadata.get("headline") if isinstance(metadata, Mapping) else None
+    return str(text).strip() if isinstance(text, str) and text.strip() else title

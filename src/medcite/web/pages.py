@@ -118,6 +118,12 @@ async def follow_up(request: Request, thread_id: str) -> Response:
     return RedirectResponse(f"/thread/{thread_id}#turn-{len(turns) + 1}", status_code=303)
 
 
+@router.get("/editorial-policy")
+async def editorial_policy(request: Request) -> Response:
+    """How answers are made, checked and reviewed (linked beside every "Last updated")."""
+    return _w(request).render(request, "editorial_policy.html", {}, title="Editorial policy")
+
+
 # --- documents and search -----------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""The review page of an article and its actions: take, edit (bottom line and sections, with a note), comment,
+"""The review page of an article and its actions: take, edit (headline, bottom line and sections, with a note), comment,
 approve, request changes, reject (a note is required for both), resubmit.
 
 Every action is a POST form with the CSRF token; permissions are checked by :class:`medcite.review.Editorial`
@@ -13,6 +13,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from medcite.errors import PermissionDenied
+from medcite.review.recompute import headline, is_quality_section
 from medcite.web.auth import check_csrf, principal, require_user
 from medcite.web.pages import article_html
 
@@ -40,7 +41,9 @@ async def review_page(request: Request, article_id: str) -> Response:
     return w.render(request, "review.html", {
         "article": article, "body": article_html(w, article), "versions": list(reversed(versions)),
         "comments": comments, "mine": mine, "is_reviewer": user.is_reviewer,
-        "sections": article.answer.get("sections", []),
+        # the quality section is rebuilt from the citations on every edit: it is not edited by hand
+        "sections": [s for s in article.answer.get("sections", []) if not is_quality_section(s)],
+        "headline": headline(article.answer, article.title),
     }, title=f"Review: {article.title}", who=who)
 
 
@@ -79,6 +82,14 @@ async def edit(request: Request, article_id: str) -> Response:
     note = w.field(form, "note", MAX_NOTE, label="note")
     article = await w.run(w.editorial.get, article_id, user)
     answer = dict(article.answer)
+    if "headline" in form:
+        metadata = dict(answer.get("metadata") or {})
+        text = w.field(form, "headline", 300, required=False, label="headline")
+        if text and text != article.title:
+            metadata["headline"] = text
+        else:
+            metadata.pop("headline", None)
+        answer["metadata"] = metadata
     answer["bottom_line"] = w.field(form, "bottom_line", label="bottom line")
     sections = []
     for i in range(MAX_SECTIONS):
