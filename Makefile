@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup demo test test-fast bench clean
+.PHONY: setup demo test test-fast bench screenshots clean
 
 # What medcite runs on; `make test` adds the dev extra (pytest, hypothesis, playwright) and psycopg.
 $(VENV)/.installed: pyproject.toml
@@ -37,5 +37,14 @@ test-fast: $(VENV)/.installed-dev
 bench: setup
 	$(BIN)/python benchmarks/bench_ingest.py
 
+# the only command that rewrites docs/screenshots/ (a plain `make test` leaves the checkout as it was)
+screenshots: $(VENV)/.installed-dev
+	MEDCITE_SCREENSHOT=$(CURDIR)/docs/screenshots/answer.png $(BIN)/python -m pytest -q tests/test_web_browser.py
+
+# everything medcite and its tools made: the venv, the store and the indexes beside it, test and build caches,
+# and medcite's cache folder (prepared model, vocabulary cache; MEDCITE_CACHE_DIR or ~/.cache/medcite)
 clean:
-	rm -rf $(VENV) medcite.db medcite.db-wal medcite.db-shm
+	rm -rf $(VENV) medcite.db medcite.db-wal medcite.db-shm medcite.db.tantivy medcite.db.tantivy.lock \
+		medcite.db.vectors.* .pytest_cache .hypothesis benchmarks/out src/medcite.egg-info build dist
+	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+	rm -rf "$${MEDCITE_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/medcite}"
