@@ -1,7 +1,8 @@
 """End to end in a real browser: Playwright drives Debian's chromium against a uvicorn server on 127.0.0.1.
 
-Ask a question (streamed in by app.js), follow a citation to its reference, ask a follow-up, switch audience,
-submit the answer as an article, review and approve it as a reviewer, and read it as an anonymous visitor.
+Ask a question (streamed in by app.js), follow a citation to its reference, ask a follow-up, switch audience;
+then the README's two-reviewer flow as written: its `medcite user add` commands create the accounts, one reviewer
+submits the answer as an article and edits it, the other takes and approves it, and an anonymous visitor reads it.
 Saves a screenshot of the published article under tmp_path (`make screenshots` writes it to
 docs/screenshots/answer.png instead, through MEDCITE_SCREENSHOT). Skipped without chromium or playwright — except on
 CI (CI=true), where that is a failure: `apt-get install -y chromium` and `pip install playwright==1.65.2`.
@@ -16,6 +17,8 @@ from pathlib import Path
 import pytest
 
 from web_fixtures import PASSWORD, QUESTION, live_server  # noqa: F401
+
+README = Path(__file__).resolve().parents[1] / "README.md"
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -44,10 +47,10 @@ def browser():
         b.close()
 
 
-def _login(page, base: str, name: str) -> None:
+def _login(page, base: str, name: str, password: str = PASSWORD) -> None:
     page.goto(f"{base}/login")
     page.fill("#name", name)
-    page.fill("#password", PASSWORD)
+    page.fill("#password", password)
     page.click("form.stack button[type=submit]")
     page.wait_for_selector(f"text={name}")
 
@@ -60,7 +63,7 @@ def _logout(page) -> None:
 def test_ask_cite_follow_up_review_and_publish(browser, live_server, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 
-    base, _env = live_server
+    base, env = live_server
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     context.set_default_timeout(15000)
     page = context.new_page()
@@ -97,21 +100,39 @@ def test_ask_cite_follow_up_review_and_publish(browser, live_server, tmp_path: P
     expect(page.locator("strong.aud-name").first).to_have_text("patients")
     expect(page.locator("h1.question")).to_have_text(QUESTION)
 
-    # an editor submits the answer as an article
-    _login(page, base, "ed")
+    # the README's accounts, created by its own commands (passwords on standard input)
+    passwords, (first, second) = _readme_accounts(env.db)
+
+    # the first reviewer submits the answer as an article and edits it
+    _login(page, base, first, passwords[first])
     page.goto(thread_url)
     page.locator("button", has_text="Submit as article").first.click()
     page.wait_for_url(re.compile(r"/articles/[0-9a-f]+/review$"))
     review_url = page.url
     article_url = review_url.rsplit("/", 1)[0]
+    refs = page.locator(".preview .ref-list > li")
+    before = refs.count()
+    assert before >= 2
+    expect(page.locator("#approve")).to_have_count(0)  # nobody approves their own submission
+    # drop the one section citing the systematic review: its reference goes, the rest are renumbered
+    heading = page.locator("input[name^=heading_][value='What the evidence says']")
+    index = heading.get_attribute("name").split("_")[1]
+    heading.fill("")
+    page.fill(f"#markdown_{index}", "")
+    page.fill("#headline", "Treating high blood pressure in pregnancy")
+    page.fill("#edit-note", "the review is about adults in general")
+    page.locator("#edit button[type=submit]").click()
+    page.wait_for_url(re.compile(r"/review#versions$"))
+    expect(refs).to_have_count(before - 1)
+    expect(page.locator(".preview .label-systematic_review")).to_have_count(0)
     _logout(page)
 
     # anonymous visitors cannot see the draft
     page.goto(article_url)
     assert "/login" in page.url
 
-    # a reviewer takes and approves it
-    _login(page, base, "rita")
+    # the second reviewer takes and approves it
+    _login(page, base, second, passwords[second])
     page.goto(review_url)
     page.click("#take")
     page.click("#approve")
@@ -124,9 +145,32 @@ def test_ask_cite_follow_up_review_and_publish(browser, live_server, tmp_path: P
     page.get_by_role("link", name=QUESTION).first.click()
     page.wait_for_url(article_url)
     expect(page.locator(".status-strip .current")).to_have_text("Approved")
-    expect(page.get_by_text("Reviewed by rita")).to_be_visible()
+    expect(page.get_by_text(f"Reviewed by {second}")).to_be_visible()
+    expect(page.locator(".topic-headline")).to_have_text("Treating high blood pressure in pregnancy")
+    expect(page.locator(".ref-list > li")).to_have_count(before - 1)
     shot = Path(SCREENSHOT) if SCREENSHOT else tmp_path / "answer.png"
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), full_page=True)
     assert not [e for e in errors if "Content Security Policy" in e], errors
     context.close()
+
+
+def _readme_accounts(db: Path) -> tuple[dict[str, str], tuple[str, str]]:
+    """Run the README's `echo '…' | medcite user add NAME --role ROLE` lines on ``db``; the two reviewers' names."""
+    from typer.testing import CliRunner
+
+    from medcite.cli import app
+
+    lines = re.findall(r"^echo '([^']+)' \| \.venv/bin/medcite user add (\S+) --role (\S+)$",
+                       README.read_text(encoding="utf-8"), re.M)
+    assert len(lines) >= 3, "the README shows how to create an admin and two reviewers"
+    passwords: dict[str, str] = {}
+    for password, name, role in lines:
+        res = CliRunner().invoke(app, ["--db", str(db), "user", "add", name, "--role", role], input=password + "\n")
+        assert res.exit_code == 0, res.output
+        passwords[name] = password
+    listed = CliRunner().invoke(app, ["--db", str(db), "user", "list"])
+    assert listed.exit_code == 0 and all(name in listed.output for name in passwords)
+    reviewers = [name for _, name, role in lines if role == "reviewer"]
+    assert len(reviewers) == 2, reviewers
+    return passwords, (reviewers[0], reviewers[1])
