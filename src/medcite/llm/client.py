@@ -154,6 +154,10 @@ class OpenAIChatModel:
     Retries ``max_retries`` times (so at most ``max_retries + 1`` attempts) on 429/500/502/503/504,
     connection failures and timeouts, sleeping ``backoff * 2**attempt`` seconds (with a little jitter)
     or the server's ``Retry-After`` when that is longer.
+
+    Every request has one **total deadline**, ``timeout × (max_retries + 1)`` seconds from the first byte sent:
+    it covers connecting, the retries, their sleeps (a ``Retry-After`` that does not fit is not waited for) and
+    reading the body — a server dripping one byte at a time is cut off at the deadline.
     """
 
     def __init__(
@@ -285,19 +289,53 @@ class OpenAIChatModel:
         tries = f" ({attempts} attempt{'s' if attempts != 1 else ''})"
         return LLMError(f"LLM server at {self.base_url} {kind}{tries}", hint=hint)
 
-    def _send(self, payload: dict[str, Any], *, stream: bool) -> httpx.Response:
-        """POST with retries; returns an open response with a 2xx status (caller closes it)."""
+    @property
+    def deadline_s(self) -> float:
+        """The total time one request may take, retries and their waits included."""
+        return self.timeout * (self.max_retries + 1)
+
+    def _deadline_error(self, what: str) -> LLMError:
+        return LLMError(f"LLM server at {self.base_url} gave no complete answer within the request's deadline of "
+                        f"{self.deadline_s:g} s ({what})",
+                        hint="the deadline is timeout × attempts: raise the timeout, use a faster server, or " + _HINT)
+
+    def _read_within(self, response: httpx.Response, deadline: float) -> bytes:
+        """The whole body, refusing to read past ``deadline`` (a slow drip is not a live server)."""
+        chunks: list[bytes] = []
+        try:
+            for chunk in response.iter_bytes():
+                chunks.append(chunk)
+                if time.monotonic() > deadline:
+                    raise self._deadline_error(f"the body was still arriving after {sum(map(len, chunks)):,} bytes")
+        except httpx.TimeoutException:
+            raise self._deadline_error("the body stopped arriving") from None
+        except httpx.HTTPError as exc:
+            raise self._transport_error(exc, 1) from None
+        finally:
+            response.close()
+        return b"".join(chunks)
+
+    def _send(self, payload: dict[str, Any], *, stream: bool, deadline: float | None = None) -> httpx.Response:
+        """POST with retries within ``deadline`` (monotonic); returns an open 2xx response (caller closes it)."""
+        deadline = time.monotonic() + self.deadline_s if deadline is None else deadline
         attempts = 0
+        last_exc: Exception | None = None
         while True:
             attempts += 1
             retry_after: float | None = None
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                if last_exc is not None:
+                    raise self._transport_error(last_exc, attempts - 1)
+                raise self._deadline_error(f"after {attempts - 1} attempts")
             try:
                 request = self._client.build_request("POST", self.endpoint, json=payload, headers=self._headers(),
-                                                     timeout=httpx.Timeout(self.timeout))
+                                                     timeout=httpx.Timeout(min(self.timeout, remaining)))
                 response = self._client.send(request, stream=stream)
             except (httpx.TimeoutException, httpx.ConnectError, httpx.RemoteProtocolError) as exc:
                 if attempts > self.max_retries:
                     raise self._transport_error(exc, attempts) from None
+                last_exc = exc
                 log.warning("LLM request to %s failed (%s); retrying", self.base_url, type(exc).__name__)
             except httpx.HTTPError as exc:
                 raise self._transport_error(exc, attempts) from None
@@ -316,8 +354,17 @@ class OpenAIChatModel:
                         err.message += f" (gave up after {attempts} attempts)"
                     raise err
                 retry_after = self._retry_after(response)
+                delay = self._delay(attempts - 1, retry_after)
+                if delay >= deadline - time.monotonic():
+                    err = self._http_error(response, body)
+                    err.message += (f" (gave up after {attempts} attempt{'s' if attempts != 1 else ''}: waiting "
+                                    f"{delay:g} s more would pass the request's deadline of {self.deadline_s:g} s)")
+                    raise err
                 log.warning("LLM server at %s answered HTTP %d; retrying", self.base_url, response.status_code)
-            self._sleep(self._delay(attempts - 1, retry_after))
+                self._sleep(delay)
+                continue
+            delay = min(self._delay(attempts - 1, None), max(0.0, deadline - time.monotonic()))
+            self._sleep(delay)
 
     # ---- public API
 
@@ -330,9 +377,10 @@ class OpenAIChatModel:
         max_tokens: int | None = None,
     ) -> ChatResult:
         t0 = time.perf_counter()
+        deadline = time.monotonic() + self.deadline_s
         payload = self._payload(messages, response_format, temperature, max_tokens, stream=False)
-        response = self._send(payload, stream=False)
-        raw = response.text
+        response = self._send(payload, stream=True, deadline=deadline)  # streamed read: the deadline holds
+        raw = self._read_within(response, deadline).decode(response.encoding or "utf-8", "replace")
         try:
             data = json.loads(raw)
         except ValueError:
@@ -375,7 +423,8 @@ class OpenAIChatModel:
 
     def _stream_gen(self, payload: dict[str, Any], holder: ChatStream) -> Iterator[str]:
         t0 = time.perf_counter()
-        response = self._send(payload, stream=True)
+        deadline = time.monotonic() + self.deadline_s
+        response = self._send(payload, stream=True, deadline=deadline)
         parts: list[str] = []
         usage = _zero_usage()
         model = self.model
@@ -384,6 +433,11 @@ class OpenAIChatModel:
         try:
             try:
                 for line in response.iter_lines():
+                    if time.monotonic() > deadline:
+                        raise StreamTruncated(
+                            f"stream cut off: the LLM server at {self.base_url} was still streaming at the "
+                            f"request's deadline of {self.deadline_s:g} s", partial="".join(parts),
+                            hint="the deadline is timeout × attempts: raise the timeout or use a faster server")
                     line = line.strip()
                     if not line or line.startswith(":") or not line.startswith("data:"):
                         continue  # blank separators, comments/keep-alives, event:/id: fields
