@@ -599,7 +599,9 @@ class Medcite:
         ).fetchall()
         if not rows:
             raise NotFound(f"no thread {thread_id!r}", hint="start a new question")
-        return [Answer.model_validate_json(r[0]) for r in rows]
+        from medcite.llm.marks import mark_flagged
+
+        return [mark_flagged(Answer.model_validate_json(r[0])) for r in rows]  # unsupported sentences marked
 
     def follow_up(self, thread_id: str, question: str, audience: str | None = None) -> Answer:
         """Answer a follow-up with the thread's earlier questions as context and keep it in the thread."""

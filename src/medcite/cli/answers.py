@@ -45,6 +45,9 @@ def ask(
         svc = make_service(ctx)
         filters = Filters(kinds=tuple(kind), year_min=since) if (kind or since) else None
         answer = svc.ask(question, audience=audience, k=k, filters=filters, llm=llm)
+        from medcite.llm.marks import mark_flagged
+
+        answer = mark_flagged(answer)  # unsupported LLM sentences carry a visible mark
         if as_json:
             sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
         elif as_markdown:

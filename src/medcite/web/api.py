@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import BaseModel, Field
 
 from medcite.errors import InvalidInput, MedciteError, NotFound
+from medcite.llm.marks import mark_flagged
 from medcite.review import Article
 from medcite.web.auth import Principal, check_csrf, principal, require_user, user_dict
 
@@ -152,7 +153,7 @@ async def _ask_unlimited(w: Any, body: AskIn) -> tuple[Any, str | None]:
     """The stream's question (already rate-limited and validated before the stream opened)."""
     def go() -> tuple[Any, str | None]:
         with w.pool.use() as svc:
-            answer = svc.ask(body.question, body.audience)
+            answer = mark_flagged(svc.ask(body.question, body.audience))
             return answer, svc.start_thread(answer)
     return await w.run(go)
 

@@ -25,6 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from medcite.errors import MedciteError, PermissionDenied
+from medcite.llm.marks import mark_flagged
 from medcite.review import STATE_LABELS
 from medcite.review.recompute import headline, newest_year, stale_bottom_line
 from medcite.service import Medcite
@@ -144,8 +145,8 @@ class Web:
         def go() -> tuple[Any, str | None]:
             with self.pool.use() as svc:
                 if thread_id:
-                    return svc.follow_up(thread_id, question, audience), thread_id
-                answer = svc.ask(question, audience)
+                    return mark_flagged(svc.follow_up(thread_id, question, audience)), thread_id
+                answer = mark_flagged(svc.ask(question, audience))  # unsupported LLM sentences: visibly marked
                 return answer, (svc.start_thread(answer) if thread else None)
         return await run_in_threadpool(go)
 
