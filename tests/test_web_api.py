@@ -54,7 +54,7 @@ def test_ask_page_without_javascript_renders_the_full_answer(web_client) -> None
     assert r.status_code == 200
     html = r.text
     assert f'<h1 class="question">{QUESTION}</h1>' in html
-    assert "Bottom line" in html and "Last updated" in html
+    assert "Bottom line" in html and "Generated" in html and "Last updated" not in html  # a fresh answer
     assert 'href="#ref-1"' in html and 'id="ref-1"' in html
     assert "Guideline" in html and "Quality of evidence" in html
     assert "status-strip" in html and "Unreviewed answer" in html
