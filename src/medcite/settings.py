@@ -139,6 +139,11 @@ class Settings(BaseSettings):
         2, ge=1, le=64, description="Evidence-store connections per worker process (questions answered at once)."
     )
     web_max_field_chars: int = Field(20000, ge=100, description="Longest form field accepted (400 above it).")
+    web_trusted_proxies: str = Field(
+        "", description="Reverse proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For / -Proto are "
+                        "trusted for the client address (rate limits, sign-in throttling) and the scheme; "
+                        "empty (the default): trust none, the connection's own address counts."
+    )
 
     # retrieval weights are added by later stages through these generic fields
     lexical_title_weight: float = Field(2.5, ge=0, description="BM25 weight of the document title column.")

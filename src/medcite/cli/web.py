@@ -25,7 +25,8 @@ def serve(
     workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (rate limits are per process)."),
     forwarded_allow_ips: Optional[str] = typer.Option(
         None, "--forwarded-allow-ips",
-        help="Reverse proxies whose X-Forwarded-For/-Proto are trusted (comma-separated IPs, '*' for any).",
+        help="Reverse proxies whose X-Forwarded-For/-Proto are trusted (comma-separated IPs, '*' for any); "
+             "default: the web_trusted_proxies setting (none).",
     ),
 ) -> None:
     """Serve the web pages and the JSON API (docs/web.md, docs/api.md)."""
@@ -44,10 +45,12 @@ def serve(
             # N workers × every core each would oversubscribe the CPU when they embed at the same time
             os.environ["MEDCITE_EMBED_THREADS"] = str(embed_threads_for(workers))
         out.print(f"medcite: serving {stats['documents']:,} documents from {db} on http://{host}:{port}/")
+        from medcite.web import server_options
+
         uvicorn.run(
             "medcite.web:factory", factory=True, host=host, port=port, reload=reload,
-            workers=None if reload else workers, proxy_headers=True,
-            forwarded_allow_ips=forwarded_allow_ips or "127.0.0.1", log_level="info",
+            workers=None if reload else workers, log_level="info",
+            **server_options(svc.settings, forwarded_allow_ips),  # X-Forwarded-For only from trusted proxies
         )
 
 

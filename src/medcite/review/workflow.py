@@ -125,6 +125,11 @@ class Editorial(Accounts):
         for doc_id in cited_doc_ids(answer):
             tx.execute("INSERT INTO review_citations(article_id, doc_id) VALUES (?, ?)", (article_id, doc_id))
 
+    def record_security_event(self, action: str, **details: Any) -> None:
+        """Append a security event (a sign-in lockout, …) to the audit log, as the system."""
+        with self.db.transaction() as tx:
+            self._audit(tx, SYSTEM, action, None, **details)
+
     # --- articles: writing ---------------------------------------------------------------------
 
     def submit(self, answer: dict[str, Any], author: User) -> Article:

@@ -25,4 +25,14 @@ def factory() -> Any:
     return create_app(load_settings())
 
 
-__all__ = ["create_app", "factory"]
+def server_options(settings: Any, forwarded_allow_ips: str | None = None) -> dict[str, Any]:
+    """uvicorn's proxy options: X-Forwarded-* are honoured only from ``web_trusted_proxies`` (or the CLI flag).
+
+    With no trusted proxy, uvicorn ignores the headers, so a client cannot forge its address.
+    """
+    trusted = (forwarded_allow_ips if forwarded_allow_ips is not None
+               else getattr(settings, "web_trusted_proxies", "")).strip()
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+
+
+__all__ = ["create_app", "factory", "server_options"]

@@ -32,7 +32,7 @@ from medcite.service import Medcite
 from medcite.settings import Settings
 from medcite.web import markdown as md
 from medcite.web.auth import CsrfError, NotAuthenticated, Principal, apply_cookies, principal
-from medcite.web.security import RateLimiter, RateLimited, SecurityMiddleware
+from medcite.web.security import LoginThrottle, RateLimiter, RateLimited, SecurityMiddleware
 
 log = logging.getLogger("medcite.web")
 HERE = Path(__file__).resolve().parent
@@ -110,6 +110,9 @@ class Web:
         self.pool = ServicePool(service, config.service_pool)
         self.editorial = service.editorial
         self.limiter = RateLimiter(config.ask_rate_per_minute, config.ask_burst)
+        # failed sign-ins: per account name, and (more leniently: offices share addresses) per client address
+        self.login_by_account = LoginThrottle(free=3, lockout_after=10)
+        self.login_by_address = LoginThrottle(free=10, lockout_after=50)
         self.page_cache: OrderedDict[tuple[str, int], str] = OrderedDict()
         self.env = Environment(loader=FileSystemLoader(str(HERE / "templates")),
                                autoescape=select_autoescape(["html"]), auto_reload=False)

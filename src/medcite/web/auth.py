@@ -147,10 +147,22 @@ async def login(request: Request) -> Response:
     name = web.field(form, "name", 100)
     password = web.field(form, "password", 1000)
     target = local_next(form.get("next"))
+    address = request.client.host if request.client else "unknown"
+    throttles = ((web.login_by_account, f"account:{name.strip().lower()}"), (web.login_by_address, f"ip:{address}"))
+    for throttle, key in throttles:
+        throttle.check(key)  # 429 before the password is even looked at
     user = await web.run(web.editorial.authenticate, name, password)
     if user is None:
+        for throttle, key in throttles:
+            if throttle.failure(key):
+                await web.run(lambda k=key: web.editorial.record_security_event(
+                    "login_locked", key=k, failures=throttle.lockout_after, lockout_s=throttle.lockout_s))
         return web.render(request, "login.html", {"next": target, "error": "Wrong name or password.", "name": name},
                           title="Sign in", who=who, status=401)
+    for throttle, key in throttles:
+        throttle.success(key)
+    if who.session_id:  # re-login: the old session id dies, a fresh one is issued (no fixation)
+        web.editorial.end_session(who.session_id)
     ttl = web.config.session_ttl_s
     sid, _csrf = web.editorial.create_session(user, ttl)
     response = RedirectResponse(target, status_code=303)

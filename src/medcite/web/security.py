@@ -134,7 +134,9 @@ class SecurityMiddleware:
 
         method = scope.get("method", "GET")
         if method in _BODY_METHODS:
-            problem = self._check(scope["path"], headers)
+            text = origin_problem(scope, headers)
+            problem = None if text is None else (403, text)
+            problem = problem or self._check(scope["path"], headers)
             body = b""
             if problem is None:
                 try:
@@ -251,3 +253,73 @@ class RateLimiter:
             self._buckets[key] = (tokens - cost, now)
             while len(self._buckets) > self.max_clients:
                 self._buckets.popitem(last=False)
+
+
+class LoginThrottle:
+    """Failed sign-ins per key (an account name or a client address): exponential backoff, then a lockout.
+
+    The first ``free`` failures cost nothing; each further one blocks the key for ``base_s * 2**n`` seconds (at
+    most ``max_delay_s``); at ``lockout_after`` failures the key is locked for ``lockout_s``. While blocked, a
+    sign-in is refused (429 with Retry-After) before the password is even checked. A success clears the key.
+    Thread-safe, in memory, per process; remembers at most ``max_keys`` keys.
+    """
+
+    def __init__(self, *, free: int = 3, base_s: float = 1.0, max_delay_s: float = 300.0, lockout_after: int = 10,
+                 lockout_s: float = 900.0, max_keys: int = 10000,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.free = free
+        self.base_s = base_s
+        self.max_delay_s = max_delay_s
+        self.lockout_after = lockout_after
+        self.lockout_s = lockout_s
+        self.max_keys = max_keys
+        self.clock = clock
+        self._state: OrderedDict[str, tuple[int, float]] = OrderedDict()  # key → (failures, blocked until)
+        self._lock = threading.Lock()
+
+    def check(self, key: str) -> None:
+        """Raise :class:`RateLimited` while ``key`` is blocked."""
+        with self._lock:
+            failures, until = self._state.get(key, (0, 0.0))
+        wait = until - self.clock()
+        if wait > 0:
+            locked = failures >= self.lockout_after
+            raise RateLimited(
+                ("too many failed sign-ins: locked" if locked else "too many failed sign-ins")
+                + f" — wait {math.ceil(wait)} s and try again",
+                retry_after=max(1, math.ceil(wait)),
+                hint="an admin can reset the password with `medcite user password NAME`" if locked else None)
+
+    def failure(self, key: str) -> bool:
+        """Count one failure; True when it locked the key out (just now)."""
+        now = self.clock()
+        with self._lock:
+            failures, _ = self._state.pop(key, (0, 0.0))
+            failures += 1
+            if failures >= self.lockout_after:
+                until = now + self.lockout_s
+            elif failures > self.free:
+                until = now + min(self.max_delay_s, self.base_s * 2 ** (failures - self.free - 1))
+            else:
+                until = 0.0
+            self._state[key] = (failures, until)
+            while len(self._state) > self.max_keys:
+                self._state.popitem(last=False)
+        return failures == self.lockout_after
+
+    def success(self, key: str) -> None:
+        with self._lock:
+            self._state.pop(key, None)
+
+
+def origin_problem(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+    """Why a state-changing request's ``Origin`` header is refused (None: no Origin, or this site's own)."""
+    origin = headers.get(b"origin")
+    if origin is None:
+        return None  # not a browser (curl, API clients): CSRF tokens and bearer tokens guard these
+    host = headers.get(b"host", b"").decode("latin-1").strip().lower()
+    scheme = scope.get("scheme", "http")
+    text = origin.decode("latin-1").strip().lower().rstrip("/")
+    if host and text in (f"{scheme}://{host}", f"http://{host}", f"https://{host}"):
+        return None
+    return f"cross-origin request refused (Origin {text[:100]!r} is not this site)"
