@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
-from rich.markdown import Markdown
-from rich.panel import Panel
 from rich.text import Text
 
-from medcite.answer.render import to_markdown
-from medcite.answer.schema import Answer
 from medcite.cli.common import KIND_CHOICES, app, err, handle_errors, make_service, out
-from medcite.index.lexical import Filters
+
+if TYPE_CHECKING:  # imported where used, so that `medcite --help` stays fast
+    from medcite.answer.schema import Answer
 
 schema_app = typer.Typer(help="Print JSON Schemas of medcite's output objects.", no_args_is_help=True)
 app.add_typer(schema_app, name="schema")
@@ -42,6 +40,8 @@ def ask(
         for kd in kind:
             if kd not in KIND_CHOICES:
                 raise typer.BadParameter(f"unknown kind {kd!r}; choose from {', '.join(KIND_CHOICES)}")
+        from medcite.index.lexical import Filters
+
         svc = make_service(ctx)
         filters = Filters(kinds=tuple(kind), year_min=since) if (kind or since) else None
         answer = svc.ask(question, audience=audience, k=k, filters=filters, llm=llm)
@@ -51,6 +51,8 @@ def ask(
         if as_json:
             sys.stdout.write(answer.model_dump_json(indent=2) + "\n")
         elif as_markdown:
+            from medcite.answer.render import to_markdown
+
             sys.stdout.write(to_markdown(answer) + "\n")
         else:
             render_answer(answer)
@@ -58,6 +60,9 @@ def ask(
 
 def render_answer(answer: Answer) -> None:
     """A rich terminal view: headings, citation numbers, the labelled reference list."""
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
     out.print(Text(answer.question, style="bold underline"))
     style = "yellow" if answer.insufficient_evidence else "green"
     out.print(Panel(Markdown(answer.bottom_line), title="Bottom line", border_style=style, title_align="left"))
@@ -92,4 +97,6 @@ def render_answer(answer: Answer) -> None:
 @schema_app.command("answer")
 def schema_answer() -> None:
     """Print the JSON Schema of the Answer object."""
+    from medcite.answer.schema import Answer
+
     sys.stdout.write(json.dumps(Answer.model_json_schema(), indent=2) + "\n")

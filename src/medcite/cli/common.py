@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import TYPE_CHECKING, Iterator, Optional
 
 import typer
 from rich.console import Console
@@ -12,8 +12,22 @@ from rich.text import Text
 
 from medcite.domain import DocKind
 from medcite.errors import MedciteError
-from medcite.service import Medcite
-from medcite.settings import load_settings
+
+if TYPE_CHECKING:  # the service (and the answer, index and settings stacks it loads) is imported when a command
+    from medcite.service import Medcite  # runs, not for `medcite --help`
+
+
+
+def _usage_name(self: typer.core.TyperArgument) -> str:
+    """An argument in a usage line as click writes it — ``QUERY``, ``PATHS...``, ``[PATH]`` — where typer 0.29
+    writes ``{query}``."""
+    name = (self.metavar or self.name or "").upper()
+    if not self.required:
+        name = f"[{name}]"
+    return name + ("..." if self.nargs != 1 else "")
+
+
+typer.core.TyperArgument._usage_display_name = _usage_name  # type: ignore[method-assign]
 
 app = typer.Typer(
     help="medcite — cited answers to clinical questions from a medical corpus you own.",
@@ -36,6 +50,9 @@ def _main(
 
 
 def make_service(ctx: typer.Context, **overrides: object) -> Medcite:
+    from medcite.service import Medcite
+    from medcite.settings import load_settings
+
     return Medcite(load_settings(db=ctx.obj.get("db") if ctx.obj else None, **overrides))
 
 

@@ -7,33 +7,76 @@ import sys
 import time
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Iterable, Optional
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
-from rich.table import Table
+from rich.markup import escape
 from rich.text import Text
 
 from medcite.cli.common import KIND_CHOICES, handle_errors, make_service, app, err, out
-from medcite.domain import IngestReport
-from medcite.index.lexical import Filters
+
+if TYPE_CHECKING:
+    from medcite.domain import Hit, IngestReport
 
 # --- ingest ---------------------------------------------------------------------------------
 
+#: seconds between two plain progress lines when stderr is not a terminal (a log, CI, `make demo | tee`)
+PLAIN_PROGRESS_EVERY = 5.0
 
-class _DocsPerSecond(ProgressColumn):
-    def render(self, task) -> Text:  # type: ignore[override]
-        docs = task.fields.get("docs", 0)
-        elapsed = task.elapsed or 0.0
-        rate = docs / elapsed if elapsed > 0 else 0.0
-        return Text(f"{docs:,} docs · {rate:,.0f} docs/s", style="cyan")
+
+class PlainProgress:
+    """Progress as plain text lines on stderr, at most one every :data:`PLAIN_PROGRESS_EVERY` seconds."""
+
+    def __init__(self, what: str, total: int | None = None) -> None:
+        self.what, self.total = what, total
+        self.files = self.docs = 0
+        self.started = self.last = time.perf_counter()
+
+    def ingest(self, event: str, n: int, path: Path | None) -> None:
+        """The ingest pipeline's progress callback."""
+        if event == "docs":
+            self.docs += n
+        elif event == "done":
+            self.files += 1
+        if self._due():
+            elapsed = time.perf_counter() - self.started
+            sys.stderr.write(f"{self.what}: {self.files:,}/{self.total or 0:,} files · {self.docs:,} documents · "
+                             f"{self.docs / elapsed:,.0f} documents/s · {elapsed:.0f} s\n")
+            sys.stderr.flush()
+
+    def embed(self, done: int, total: int) -> None:
+        """The embedder's progress callback."""
+        if self._due():
+            elapsed = time.perf_counter() - self.started
+            sys.stderr.write(f"{self.what}: {done:,}/{total:,} passages · {done / elapsed:,.0f} passages/s · "
+                             f"{elapsed:.0f} s\n")
+            sys.stderr.flush()
+
+    def _due(self) -> bool:
+        now = time.perf_counter()
+        if now - self.last < PLAIN_PROGRESS_EVERY:
+            return False
+        self.last = now
+        return True
 
 
 @contextmanager
 def _ingest_progress(total_files: int, enabled: bool):
-    if not enabled or not err.is_terminal:
+    if not enabled:
         yield None
         return
+    if not err.is_terminal:
+        yield PlainProgress("ingest", total_files).ingest
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn
+
+    class _DocsPerSecond(ProgressColumn):
+        def render(self, task) -> Text:  # type: ignore[override]
+            docs = task.fields.get("docs", 0)
+            elapsed = task.elapsed or 0.0
+            rate = docs / elapsed if elapsed > 0 else 0.0
+            return Text(f"{docs:,} docs · {rate:,.0f} docs/s", style="cyan")
+
     progress = Progress(
         TextColumn("[bold]ingest[/]"),
         BarColumn(),
@@ -58,6 +101,19 @@ def _ingest_progress(total_files: int, enabled: bool):
         yield update
 
 
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def problems(report: IngestReport) -> str:
+    """The report's error lines counted the way they are: whole files not stored, single records skipped."""
+    records = len(report.errors) - report.files_failed
+    parts = [_plural(report.files_failed, "file") + " not ingested"] if report.files_failed else []
+    if records > 0:
+        parts.append(_plural(records, "record") + " skipped")
+    return " and ".join(parts) or "no errors"
+
+
 def _print_report(report: IngestReport, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps(report.to_dict()))
@@ -66,9 +122,9 @@ def _print_report(report: IngestReport, as_json: bool) -> None:
     if not as_json:
         rate = report.documents / report.seconds if report.seconds else 0.0
         out.print(
-            f"[bold]{report.files}[/] files · [green]{report.added:,} added[/] · {report.updated:,} updated · "
+            f"[bold]{_plural(report.files, 'file')}[/] · [green]{report.added:,} added[/] · {report.updated:,} updated · "
             f"{report.deleted:,} deleted · {report.unchanged:,} unchanged · "
-            f"{'[red]' if report.errors else ''}{len(report.errors)} errors{'[/]' if report.errors else ''} "
+            f"{'[red]' if report.errors else ''}{problems(report)}{'[/]' if report.errors else ''} "
             f"· {report.passages:,} passages · {report.seconds:.1f} s ({rate:,.0f} docs/s)"
         )
 
@@ -98,7 +154,10 @@ def ingest(
 
 def _run_embed(svc, limit: int | None = None, quiet: bool = False) -> None:
     """Embed pending passages with a progress bar; Ctrl-C keeps what is done (search never waits)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     enabled = svc.settings.progress and err.is_terminal and not quiet
+    plain = PlainProgress("embed") if svc.settings.progress and not err.is_terminal and not quiet else None
     progress = Progress(TextColumn("[bold]embed[/]"), BarColumn(), MofNCompleteColumn(),
                         TextColumn("{task.fields[rate]}", style="cyan"), TimeElapsedColumn(),
                         console=err, transient=True, disable=not enabled)
@@ -110,6 +169,8 @@ def _run_embed(svc, limit: int | None = None, quiet: bool = False) -> None:
             def update(done: int, total: int) -> None:
                 rate = done / max(1e-6, time.perf_counter() - started)
                 progress.update(task, completed=done, total=total, rate=f"{rate:,.0f} passages/s")
+                if plain is not None:
+                    plain.embed(done, total)
 
             res = svc.embed(progress=update, limit=limit)
     except KeyboardInterrupt:
@@ -160,10 +221,10 @@ def demo(
             report = svc.demo(corpus_dir, progress=progress)
         _print_report(report, False)
         q = "at what age should colorectal cancer screening start"
-        res = svc.search(q, k=3)
+        res = svc.search(q, k=20)
         out.print(f"\n[bold]Try it:[/] medcite search \"{q}\"")
-        for h in res.hits:
-            out.print(f"  {h.rank}. [{h.kind}] {Text(h.title)} ({h.doc_id})")
+        for n, h in enumerate(first_per_document(res.hits, 3), 1):
+            out.print(f"  {n}. {escape(f'[{h.kind}]')} {escape(h.title)} ({escape(h.doc_id)})")
         answer = svc.ask("At what age should colorectal cancer screening start?", remember=False)
         out.print(f"\n[bold]Ask:[/] medcite ask \"{answer.question}\"")
         out.print(Text(f"  {answer.bottom_line}"))
@@ -174,9 +235,21 @@ def demo(
                       "[bold]medcite embed[/] (interruptible; ≈25 min for this corpus on 2 cores).")
         out.print("\nNext: [bold]medcite ask \"QUESTION\"[/] · [bold]medcite serve[/] · [bold]medcite stats[/] · "
                   "[bold]medcite --help[/]")
-        if report.files_failed:
-            err.print(f"[yellow]{report.files_failed} file(s) could not be ingested (see above); "
-                      "everything else is in the store.[/]")
+        if report.errors:
+            err.print(f"[yellow]{problems(report)} (see above); everything else is in the store.[/]")
+
+
+def first_per_document(hits: Iterable[Hit], n: int) -> list[Hit]:
+    """The best hit of each of the first *n* documents (a search ranks passages; one document has many)."""
+    seen: set[str] = set()
+    out_: list[Hit] = []
+    for h in hits:
+        if h.doc_id not in seen:
+            seen.add(h.doc_id)
+            out_.append(h)
+            if len(out_) == n:
+                break
+    return out_
 
 
 # --- search & stats -------------------------------------------------------------------------
@@ -199,6 +272,8 @@ def search(
         for kd in kind:
             if kd not in KIND_CHOICES:
                 raise typer.BadParameter(f"unknown kind {kd!r}; choose from {', '.join(KIND_CHOICES)}")
+        from medcite.index.lexical import Filters
+
         svc = make_service(ctx)
         filters = Filters(kinds=tuple(kind), year_min=since, year_max=until, sources=tuple(source))
         res = svc.search(query, k=k, filters=filters)
@@ -233,6 +308,8 @@ def stats(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help
         if as_json:
             sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n")
             return
+        from rich.table import Table
+
         out.print(f"[bold]{data['documents']:,}[/] documents · [bold]{data['passages']:,}[/] passages · {data['db']}")
         for title, key in (("by kind", "documents_by_kind"), ("by status", "documents_by_status"),
                            ("by source (top 15)", "documents_by_source")):

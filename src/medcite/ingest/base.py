@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import re
 import zlib
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator, Protocol
@@ -147,6 +148,18 @@ class _CheckedGzip(io.RawIOBase):
         super().close()
 
 
+#: what a file that is not well-formed XML is told (it may have been shipped to the user, not downloaded)
+TRUNCATED_HINT = "the file is cut short or damaged: replace it with a complete copy, or leave it out"
+
+_POSITION_SUFFIX = re.compile(r"(?:,?\s*line \d+)?,\s*line \d+, column \d+\s*$")
+
+
+def syntax_message(exc: Exception) -> str:
+    """libxml2's message without its trailing "line N, column M" (the error's location says where, once)."""
+    msg = str(getattr(exc, "msg", None) or exc).strip()
+    return _POSITION_SUFFIX.sub("", msg) or msg
+
+
 def parse_xml_root(stream: BinaryIO, origin: str, what: str, hint: str, **options: bool):
     """Parse a whole (small) XML file safely — no DTDs, entities or network — and return its root.
 
@@ -163,8 +176,8 @@ def parse_xml_root(stream: BinaryIO, origin: str, what: str, hint: str, **option
     except etree.XMLSyntaxError as exc:
         line = exc.position[0] if exc.position else exc.lineno
         raise ParseError(
-            f"not well-formed XML: {exc.msg or exc}", path=origin, location=f"line {line}",
-            hint="the file is truncated or corrupt; download it again",
+            f"not well-formed XML: {syntax_message(exc)}", path=origin, location=f"line {line or 1}",
+            hint=TRUNCATED_HINT,
         ) from None
     except (ValueError, TypeError, LookupError, UnicodeError, RecursionError, OSError, etree.LxmlError) as exc:
         raise ParseError(f"cannot read {what}: {exc}", path=origin, hint=hint) from None

@@ -14,7 +14,8 @@ from lxml import etree
 
 from medcite.domain import DocKind, Document, ParseEvent, RecordError, Section
 from medcite.errors import ParseError
-from medcite.ingest.pubmed import initials, iso_date, syntax_message
+from medcite.ingest.base import TRUNCATED_HINT, syntax_message
+from medcite.ingest.pubmed import initials, iso_date
 from medcite.text import clean_block, clean_text
 
 __all__ = ["JatsParser"]
@@ -352,7 +353,7 @@ class JatsParser:
             raise
         except etree.XMLSyntaxError as exc:
             line = exc.position[0] if exc.position else exc.lineno
-            hint = "the file is truncated or corrupt; download it again"
+            hint = TRUNCATED_HINT
             if "Entity" in str(exc.msg):
                 hint = "named entities need the DTD; PMC files use numeric character references — convert them"
             raise ParseError(f"not well-formed XML: {syntax_message(exc)}", path=origin, location=f"line {line or 1}",

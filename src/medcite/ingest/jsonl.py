@@ -15,6 +15,7 @@ See docs/formats.md for the exact field mapping.
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from typing import Any, BinaryIO, Iterator
@@ -568,7 +569,8 @@ class JsonlParser:
             kind=kind,
             title=title,
             sections=tuple(sections),
-            source=clean_text(_str(obj, "journal")) or clean_text(_str(obj, "source")),
+            # journal names in these sets keep JATS character references ("Addiction Science &#x00026; …")
+            source=clean_text(html.unescape(_str(obj, "journal"))) or clean_text(html.unescape(_str(obj, "source"))),
             date=str(year) if year else None,
             year=year,
             authors=_str_list(obj, "authors"),

@@ -25,6 +25,7 @@ from medcite.domain import (
     status_from_publication_types,
 )
 from medcite.errors import ParseError
+from medcite.ingest.base import TRUNCATED_HINT, syntax_message
 from medcite.text import clean_text
 
 __all__ = ["PubMedParser", "iso_date", "initials", "syntax_message"]
@@ -68,15 +69,6 @@ def _text(el: etree._Element | None) -> str:
     if len(el) == 0:
         return _clean(el.text)
     return clean_text("".join(el.itertext()))
-
-
-_POSITION_SUFFIX = re.compile(r"(?:,?\s*line \d+)?,\s*line \d+, column \d+\s*$")
-
-
-def syntax_message(exc: etree.XMLSyntaxError) -> str:
-    """libxml2's message without the repeated "line N, column M" (the location says where)."""
-    msg = str(exc.msg or exc).strip()
-    return _POSITION_SUFFIX.sub("", msg) or msg
 
 
 def _month(value: str) -> int | None:
@@ -278,7 +270,7 @@ class PubMedParser:
                 f"not well-formed XML: {syntax_message(exc)}",
                 path=origin,
                 location=f"line {line or 1}",
-                hint="the file is truncated or corrupt; download it again",
+                hint=TRUNCATED_HINT,
             ) from None
         except (ValueError, TypeError, LookupError, AttributeError, UnicodeError, RecursionError, OSError) as exc:
             raise ParseError(
