@@ -29,7 +29,7 @@ _ROOTS = {"document": ("id", "source"), "doc": ("docid", "corpus"), "diseasefile
 
 # root element first (after an optional BOM, XML declaration and comments), then a MedQuAD child in the head
 _SNIFF_ROOT = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<(Document|doc|DiseaseFile)[\s>]",
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*(?:<!DOCTYPE[^>\[]*>\s*)?(?:<!--.*?-->\s*)*<(Document|doc|DiseaseFile)[\s>]",
     re.DOTALL,
 )
 _SNIFF_CHILD = {

@@ -51,7 +51,7 @@ _LIST_FIELDS = {
 }
 
 _SNIFF = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*<Version[\s>]",
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:<!--.*?-->\s*)*(?:<!DOCTYPE[^>\[]*>\s*)?(?:<!--.*?-->\s*)*<Version[\s>]",
     re.DOTALL,
 )
 _SNIFF_BODY = re.compile(rb"<Section\s[^>]*Name=")

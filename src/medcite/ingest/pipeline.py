@@ -63,12 +63,16 @@ def expand_paths(paths: Iterable[str | Path]) -> tuple[list[Path], list[str]]:
                     files.extend(sorted(p for p in m.rglob("*") if p.is_file() and _ingestible(p)))
                 elif m.is_file():
                     files.append(m)
+                else:
+                    errors.append(f"{m}: not a regular file (a FIFO, device or socket) — skipped")
             continue
         p = Path(text)
         if p.is_dir():
             files.extend(sorted(f for f in p.rglob("*") if f.is_file() and _ingestible(f)))
-        elif p.exists():
+        elif p.is_file():
             files.append(p)
+        elif p.exists():  # a FIFO, device or socket: opening it could block forever
+            errors.append(f"{text}: not a regular file (a FIFO, device or socket) — skipped; name a file or folder")
         else:
             errors.append(f"{text}: no such file or directory")
     seen: set[Path] = set()

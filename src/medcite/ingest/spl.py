@@ -33,7 +33,7 @@ _INDEXING = "48779-3"
 
 _SNIFF_NS = re.compile(rb"""xmlns(?::\w+)?\s*=\s*["']urn:hl7-org:v3["']""")
 _SNIFF_ROOT = re.compile(
-    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--.*?-->|<\?.*?\?>)\s*)*<(?:\w+:)?document[\s>]",
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<\?xml[^>]*\?>\s*)?(?:(?:<!--.*?-->|<\?.*?\?>)\s*)*(?:<!DOCTYPE[^>\[]*>\s*)?(?:(?:<!--.*?-->|<\?.*?\?>)\s*)*<(?:\w+:)?document[\s>]",
     re.DOTALL,
 )
 
