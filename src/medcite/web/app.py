@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections import OrderedDict
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -263,6 +264,12 @@ async def _on_error(scope: dict[str, Any], exc: BaseException, send: Callable[..
     await response(scope, no_body, send)
 
 
+async def _favicon() -> Response:
+    """Browsers ask for /favicon.ico on every site; answer with the icon instead of a 404 in the log."""
+    return Response((HERE / "static" / "favicon.ico").read_bytes(), media_type="image/x-icon",
+                    headers={"Cache-Control": "public, max-age=86400"})
+
+
 def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> FastAPI:
     """The web app for a :class:`Settings` or an existing :class:`Medcite` (``overrides``: WebConfig fields)."""
     from medcite.web import admin_pages, api, auth, pages, review_pages
@@ -272,8 +279,13 @@ def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> Fas
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        # the first question must not wait for word frequencies or the embedding model to load
+        # the first question must not wait for word frequencies or the embedding model to load; say so, since it
+        # takes seconds between uvicorn's "Waiting for application startup" and "complete"
+        server_log = logging.getLogger("uvicorn.error")  # uvicorn's own log: shown with its lines, in its format
+        server_log.info("medcite: loading word frequencies, the query vocabularies and the embedding model …")
+        started = time.perf_counter()
         await run_in_threadpool(service.warm_up)
+        server_log.info("medcite: ready to answer (loaded in %.1f s)", time.perf_counter() - started)
         yield
 
     app = FastAPI(
@@ -285,6 +297,7 @@ def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> Fas
                        max_json_containers=config.max_json_containers, on_error=_on_error)
     _install_errors(app)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_api_route("/favicon.ico", _favicon, methods=["GET"], include_in_schema=False)
     app.include_router(api.router)
     app.include_router(auth.router)
     app.include_router(pages.router)
