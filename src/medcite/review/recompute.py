@@ -23,9 +23,10 @@ import re
 from datetime import date
 from typing import Any, Mapping
 
-from medcite.answer.grading import certainty, level_for
-from medcite.answer.schema import MARKER, marker_numbers
 from medcite.errors import ReviewError
+
+# The answer package is imported when first needed: `import medcite.review` (the CLI's account commands) should
+# not wait for pydantic and the Answer schema.
 
 BOTTOM_LINE = "Bottom line"
 #: the quality section's heading per audience (as the composers write it)
@@ -46,6 +47,9 @@ def is_quality_section(section: Mapping[str, Any]) -> bool:
 
 def recompute(answer: Mapping[str, Any]) -> dict[str, Any]:
     """The answer with references, citation numbers, statements and certainty rebuilt from its text."""
+    from medcite.answer.grading import certainty
+    from medcite.answer.schema import MARKER, marker_numbers
+
     out = dict(answer)
     refs = [dict(r) for r in answer.get("references") or []]
     by_n = {_number(r.get("n"), i): r for i, r in enumerate(refs, 1)}
@@ -122,6 +126,8 @@ def _markers(numbers: list[int]) -> str:
 
 
 def _graded(ref: Mapping[str, Any]) -> dict[str, Any]:
+    from medcite.answer.grading import level_for
+
     kind = str(ref.get("kind") or "other")
     return {"kind": kind, "level": str(ref.get("level") or level_for(kind)), "grade": ref.get("grade"),
             "source": str(ref.get("source") or "")}
@@ -133,6 +139,8 @@ def _norm(text: str) -> str:
 
 def _statements(bottom_line: str, sections: list[dict[str, Any]], old: list[Any]) -> list[dict[str, Any]]:
     """One statement per stretch of text closed by citation markers, in reading order."""
+    from medcite.answer.schema import MARKER, marker_numbers
+
     old_st = [s for s in old if isinstance(s, Mapping) and str(s.get("text") or "").strip()]
     found: list[dict[str, Any]] = []
     for where, text in [(BOTTOM_LINE, bottom_line)] + [(str(s.get("heading") or ""), str(s.get("markdown") or ""))
@@ -176,6 +184,8 @@ def stale_bottom_line(answer: Any, today: date | None = None, years: int = STALE
 
     None when the bottom line is fresh enough, cites nothing, or cites a source of unknown date.
     """
+    from medcite.answer.schema import marker_numbers
+
     cited = set(marker_numbers(str(_get(answer, "bottom_line") or "")))
     refs = [r for r in _get(answer, "references") or [] if _get(r, "n") in cited]
     if not refs:
