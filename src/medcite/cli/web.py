@@ -10,7 +10,10 @@ from typing import Optional
 import typer
 
 from medcite.cli.common import app, err, handle_errors, make_service, out
-from medcite.review import ROLES, SYSTEM
+
+#: medcite.review.ROLES, for help texts (tested equal): importing medcite.review loads the answer stack, which
+#: `medcite --help` should not wait for
+ROLES = ("reader", "editor", "reviewer", "admin")
 
 user_app = typer.Typer(help="Accounts of the editorial board (web sign-in, API tokens).", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -68,6 +71,8 @@ def user_add(
             password = getpass.getpass("Password: ")
         else:
             password = sys.stdin.readline().rstrip("\r\n")
+        from medcite.review import SYSTEM
+
         svc = make_service(ctx)
         board = svc.editorial
         first = not _has_users(board)
@@ -90,6 +95,8 @@ def user_token(
 
 
 def _has_users(board: object) -> bool:
+    from medcite.review import SYSTEM
+
     try:
         return bool(board.list_users(SYSTEM))  # type: ignore[attr-defined]
     except Exception:
