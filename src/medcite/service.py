@@ -76,6 +76,7 @@ class Medcite:
         self._lexical: Any | None = None
         self._sem_embedder: Any | None = None
         self._sem_cache: dict[str, Any] = {}
+        self._composer: Any | None = None
 
     # --- store -------------------------------------------------------------------------
 
@@ -381,19 +382,25 @@ class Medcite:
             extra = [h for h in self._question_matches(query_terms(search_text), filters) if h.passage_id not in have]
             hits += [replace(h, rank=len(hits) + i) for i, h in enumerate(extra, start=1)]
         hits += graded_recommendations(store, hits)
+        if self.settings.composer == "model":
+            from medcite.answer.gather import typed_passages
+            from medcite.answer.qtypes import question_types
+
+            hits += typed_passages(store, hits, question_types(q))
         t_retrieve = time.perf_counter()
         aq = main.analyzed
         terms = list(aq.terms) if aq is not None else query_terms(search_text)
         expansions = list(aq.expansions) if aq is not None else []
         doc_rows = store.document_rows([h.doc_id for h in hits])
         lexical = retriever.lexical
-        config = ComposerConfig(**STRICT_READING) if self.settings.patient_reading == "strict" else None
-        comp = ExtractiveComposer(config).select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
-                                           audience, df=lexical.df, emphasis=emphasis, question=q,
-                                           emphasis_needs_topic=anaphoric,
-                                           similarity=self._similarity(q, retriever))
+        if self.settings.composer == "model":
+            comp = self._model_composer().select(q, terms, hits, doc_meta_from_rows(doc_rows), lexical.idf,
+                                                 audience, df=lexical.df, expansions=expansions)
+        else:
+            comp = self._rules_select(q, terms, expansions, hits, doc_rows, lexical, audience, emphasis, anaphoric,
+                                      retriever)
         t_compose = time.perf_counter()
-        related = related_questions(store, q, topic=[c.term for c in comp.concepts if c.topic])
+        related = related_questions(store, q, topic=self._topic_words(comp, terms, doc_rows))
         answer = assemble(
             question=q, audience=audience, comp=comp, hits=hits, doc_rows=doc_rows,
             fingerprint=store.fingerprint(),
@@ -420,6 +427,45 @@ class Medcite:
             "total": round((time.perf_counter() - t0) * 1000, 1),
         }
         return answer
+
+    def _model_composer(self) -> Any:
+        """The model composer, its model loaded once per process (one intra-op thread)."""
+        if self._composer is None:
+            from medcite.answer.model import load_answer_model, model_meta
+            from medcite.answer.ranked import Combiner, ModelComposer, RankedConfig
+
+            folder = self.settings.answer_model_dir
+            model = load_answer_model(str(folder) if folder else None)
+            meta = model_meta(folder) if folder else model_meta()
+            if not model.id.startswith("cross-encoder"):
+                meta = meta.get("fallback") or {}  # the bi-encoder has its own fitted combiner and thresholds
+            config = RankedConfig(**{k: float(meta[k]) for k in ("answer_prob", "section_prob") if k in meta})
+            self._composer = ModelComposer(model, config, Combiner.from_meta(meta))
+        return self._composer
+
+    def _rules_select(self, q: str, terms: list[str], expansions: list[Any], hits: list[Hit], doc_rows: Any,
+                      lexical: Any, audience: str, emphasis: list[str], anaphoric: bool,
+                      retriever: HybridRetriever) -> Any:
+        """The older word-cover composer (``composer = "rules"``)."""
+        config = ComposerConfig(**STRICT_READING) if self.settings.patient_reading == "strict" else None
+        return ExtractiveComposer(config).select(terms, expansions, hits, doc_meta_from_rows(doc_rows), lexical.idf,
+                                                 audience, df=lexical.df, emphasis=emphasis, question=q,
+                                                 emphasis_needs_topic=anaphoric,
+                                                 similarity=self._similarity(q, retriever))
+
+    @staticmethod
+    def _topic_words(comp: Any, terms: list[str], doc_rows: Any) -> list[str]:
+        """The question's words its answer's lead document names in its title (for related questions)."""
+        if comp.concepts:
+            return [c.term for c in comp.concepts if c.topic]
+        if not comp.bottom:
+            return []
+        from medcite.index.terms import tokenize
+        from medcite.text import stem
+
+        row = doc_rows.get(comp.bottom[0].doc_id)
+        title = {stem(w) for w in tokenize(row["title"] or "")} if row is not None else set()
+        return [t for t in terms if stem(t) in title]
 
     def warm_up(self) -> None:
         """Load what the first answer would otherwise wait for (word frequencies, the embedding model).

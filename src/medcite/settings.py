@@ -64,6 +64,17 @@ class Settings(BaseSettings):
         "Flesch-Kincaid about 7 instead of 8.5-9.5, at the cost of most patient key facts and more "
         "'insufficient evidence').",
     )
+    composer: str = Field(
+        "rules", pattern="^(model|rules)$",
+        description="How extractive answers pick their sentences: model (the shipped answer model ranks candidate "
+        "sentences and decides whether the corpus answers at all; docs/composer.md) or rules (the older "
+        "word-cover rules, kept for comparison).",
+    )
+    answer_model_dir: Path | None = Field(
+        None, description="Folder holding answer-model.int8.onnx, answer-tokenizer.json and answer-model.json "
+        "(default: the model shipped inside the medcite package). Without the files, the bundled bi-encoder "
+        "ranks sentences instead, with a warning.",
+    )
     answer_semantic: bool = Field(
         False,
         description="Let the extractive composer also judge candidate sentences by meaning (embedding similarity "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
@@ -138,7 +139,7 @@ def assemble(
         sections.append(Section(heading=heading, markdown="\n".join(f"- {add(x, heading)}" for x in comp.cautions)))
 
     ref_list = [refs[n] for n in sorted(refs)]
-    grade, rationale = certainty([r.model_dump() for r in ref_list])
+    grade, rationale = bottom_line_certainty(statements, ref_list)
     insufficient = not ref_list
     if insufficient:
         bottom_line = insufficient_text(audience, comp.missing_terms)
@@ -184,6 +185,32 @@ def assemble(
         reading_grade=flesch_kincaid_grade(text_for_grade),
         metadata=metadata,
     )
+
+
+#: a bottom line that itself says the evidence cannot decide (a USPSTF I statement, "insufficient evidence")
+_UNDECIDED = re.compile(r"\bI statement\b|\binsufficient (?:evidence|data)\b|\bevidence is (?:insufficient|lacking|"
+                        r"inconclusive|limited)\b|\bcannot (?:be )?(?:determine|recommend)|\bno (?:clear )?evidence\b", re.I)
+#: evidence older than this many years is flagged when it is all a bottom line rests on
+STALE_YEARS = 5
+
+
+def bottom_line_certainty(statements: Sequence[Statement], refs: Sequence[Reference]) -> tuple[str, str]:
+    """Certainty of the sources the bottom line cites (not of everything quoted further down).
+
+    A bottom line that says the evidence is insufficient (an I statement) is never more than low certainty.
+    """
+    cited = {n for s in statements if s.section == BOTTOM for n in s.citations}
+    support = [r for r in refs if r.n in cited] or list(refs)
+    grade, rationale = certainty([r.model_dump() for r in support])
+    if grade in ("high", "moderate") and any(_UNDECIDED.search(s.text) for s in statements if s.section == BOTTOM):
+        grade = "low"
+        rationale = rationale.rstrip(".") + "; the bottom line itself says the evidence is insufficient to decide."
+    if support and len(support) < len(refs):
+        rationale = f"Bottom line: {rationale}"
+    years = [r.year for r in support if r.year]
+    if years and max(years) < datetime.now(timezone.utc).year - STALE_YEARS:
+        rationale += f" Its newest source is from {max(years)}: check for newer evidence."
+    return grade, rationale
 
 
 def doc_meta_from_rows(rows: dict[str, Any]) -> dict[str, Any]:

@@ -138,3 +138,46 @@ def graded_recommendations(store: Store, hits: list[Hit], n_docs: int = 3) -> li
                     have.add(h.passage_id)
                     extra.append(replace(h, rank=rank))
     return extra
+
+
+def typed_passages(store: Store, hits: list[Hit], types: tuple[str, ...], n_docs: int = 3) -> list[Hit]:
+    """The sections of the top documents that answer this kind of question, where ranking missed them.
+
+    For a drug label among the top hits: its sections for the question type (CONTRAINDICATIONS for "can he
+    take …", ADVERSE REACTIONS for side effects, DRUG INTERACTIONS, PREGNANCY …). For a patient page among
+    the top hits: the page of the same source document written for this kind of question ("What are the
+    signs of stroke?" beside "What is stroke?"). Each is added with its document's rank.
+    """
+    from medcite.answer.qtypes import BY_NAME
+
+    if not types:
+        return []
+    have = {h.passage_id for h in hits}
+    ranks: dict[str, int] = {}
+    kinds: dict[str, str] = {}
+    for h in hits:
+        ranks.setdefault(h.doc_id, h.rank)
+        kinds.setdefault(h.doc_id, h.kind)
+    ids: list[tuple[int, str]] = []
+    labels = [d for d in ranks if kinds[d] == "drug_label"][:2]
+    patterns = [p for t in types for p in BY_NAME[t].label_sections]
+    for doc_id in labels:
+        for pattern in patterns:
+            ids += [(ranks[doc_id], r[0]) for r in store.conn.execute(
+                "SELECT id FROM passages WHERE doc_id = ? AND upper(heading) LIKE ? ORDER BY section_ord, id LIMIT 4",
+                (doc_id, pattern))]
+    pages = [d for d in ranks if kinds[d] == "patient_info" and d.startswith("medquad:")][:n_docs]
+    for doc_id in pages:
+        family = doc_id.rsplit("-", 1)[0]
+        for sib, title in store.conn.execute("SELECT doc_id, title FROM documents WHERE doc_id LIKE ? AND doc_id != ?",
+                                             (family.replace("%", "") + "-%", doc_id)):
+            if any(BY_NAME[t].answers.search(title or "") for t in types):
+                ids += [(ranks[doc_id], r[0]) for r in store.conn.execute(
+                    "SELECT id FROM passages WHERE doc_id = ? ORDER BY section_ord, id LIMIT 3", (sib,))]
+    extra: list[Hit] = []
+    for rank, pid in ids:
+        for h in hits_from_ids(store, [pid], [0.0], "typed-section"):
+            if h.passage_id not in have:
+                have.add(h.passage_id)
+                extra.append(replace(h, rank=rank))
+    return extra

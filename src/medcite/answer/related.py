@@ -21,6 +21,18 @@ def tidy_question(q: str) -> str:
     return q[:1].upper() + q[1:] if q else q
 
 
+#: a page question built from a template around a title that is itself a question ("How to prevent Am I at Risk
+#: for Type 2 Diabetes? Taking Steps …?") reads as nonsense: never suggested
+_TEMPLATE_AROUND_QUESTION = re.compile(
+    r"^(?:what (?:is|are)|how to (?:prevent|diagnose)|what are the (?:symptoms|treatments|causes) (?:of|for)|"
+    r"who is at risk for|what causes|is|are)\s+(?:am|is|are|do|does|can|what|how|why|who|should)\b", re.I)
+
+
+def garbled_question(q: str) -> bool:
+    """A question that asks two things at once or wraps another question (a template gone wrong)."""
+    return "?" in q.rstrip().rstrip("?") or bool(_TEMPLATE_AROUND_QUESTION.match(q.strip()))
+
+
 def _key(q: str) -> frozenset[str]:
     return frozenset(stem(t) for t in query_terms(q))
 
@@ -89,7 +101,7 @@ def related_questions(store: Store, question: str, limit: int = 5, topic: Sequen
     seen = {own}
     for _score, q in candidates:
         k = _key(q)
-        if not k or k in seen or q.strip().lower() == question.strip().lower():
+        if not k or k in seen or q.strip().lower() == question.strip().lower() or garbled_question(q):
             continue
         seen.add(k)
         out.append(q)

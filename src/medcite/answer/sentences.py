@@ -12,7 +12,7 @@ from itertools import islice
 
 from medcite.answer.safety import is_instruction
 from medcite.index.terms import tokenize
-from medcite.text import stem
+from medcite.text import sentence_spans, stem
 
 # --- cues --------------------------------------------------------------------------------------
 
@@ -308,3 +308,102 @@ def _has_verb(words: list[str]) -> bool:
 def _acronym(source: str) -> str:
     """"U.S. Preventive Services Task Force" → "USPSTF", so "per the USPSTF" matches its own documents."""
     return "".join(w[0] for w in re.findall(r"[A-Z][A-Za-z]*", source.replace("U.S.", "U S")))
+
+
+# --- text hygiene ------------------------------------------------------------------------------
+
+#: a table or figure caption glued to its text ("Table 4Adverse events …")
+_CAPTION = re.compile(r"\b(?:Table|Figure|Fig\.)\s*[A-Z]?\d+[A-Z][a-z]")
+#: attribute markup left by a converter (id="Par2">)
+_ATTRIBUTE = re.compile(r"\b(?:id|class|href|style|rid)\s*=\s*[\"'][^\"']*[\"']?\s*/?>?|\"\s*>")
+#: a function word glued to the word before it ("pneumoniathe", "pneumoniaare")
+_GLUE_TAILS = ("the", "are", "and", "is", "was", "were", "of", "in", "to", "with", "for")
+_CONNECTORS = frozenset("of on with and for in to when from by".split())
+
+
+@lru_cache(maxsize=65536)
+def _glued(token: str) -> bool:
+    from wordfreq import zipf_frequency
+
+    for tail in _GLUE_TAILS:
+        head = token[: -len(tail)]
+        if token.endswith(tail) and len(head) >= 5 and zipf_frequency(token, "en") == 0 \
+                and zipf_frequency(head, "en") >= 2.0:
+            return True
+    return False
+
+
+def _heading_start(words: list[str]) -> bool:
+    """A sentence that opens with the rest of a heading ("VIAGRA on Blood Pressure When Co-administered …")."""
+    head = words[:7]
+    caps = sum(1 for w in head if w[:1].isupper())
+    return caps >= 5 and any(w in _CONNECTORS for w in head[1:5])
+
+
+def clean_quote(text: str) -> bool:
+    """Is ``text`` free of conversion damage: glued words, captions, markup, unbalanced brackets, a cut heading?"""
+    if _CAPTION.search(text) or _ATTRIBUTE.search(text):
+        return False
+    if text.count("(") != text.count(")") or text.count("[") != text.count("]"):
+        return False
+    words = text.split()
+    if _heading_start(words):
+        return False
+    return not any(len(w) >= 8 and w.isalpha() and w.islower() and _glued(w) for w in words)
+
+
+def quotable_sentences(text: str, title: str = "") -> list[tuple[str, float]]:
+    """(sentence, penalty) for the sentences of a passage that can be quoted alone, verbatim (bullets and
+    glued headings cut off); the penalty is for a sentence that leans on context ("These include …").
+
+    A recommendation grade written after its sentence ("… (B recommendation)") stays with it.
+    """
+    out = []
+    spans = sentence_spans(text)
+    skip_to = -1
+    for i, (s, e) in enumerate(spans):
+        if i <= skip_to:
+            continue
+        items = _list_items(text, spans, i)
+        if items:
+            # a sentence that introduces a list ("These are warning signs of a stroke: - sudden numbness …
+            # • sudden confusion …") is quoted with the list, as the list it is
+            end = _item_end(text, *spans[items[-1]])
+            quoted = strip_glued_heading(text[s:end].strip(), title)
+            if 30 <= len(quoted) <= _MAX_LIST_CHARS and quoted[:1].isupper() and clean_quote(quoted) \
+                    and not _MARKUP.search(quoted) and not is_instruction(quoted):
+                out.append((quoted, 0.0))
+                skip_to = items[-1]
+                continue
+        if i + 1 < len(spans):
+            nxt = _TRAILING_GRADE.match(text, spans[i + 1][0])
+            if nxt is not None and text[e:spans[i + 1][0]].strip() == "":
+                e = nxt.end()
+        sentence = strip_glued_heading(_BULLET.sub("", text[s:e]).strip(), title)
+        penalty = _standalone_penalty(sentence) if sentence else None
+        if penalty is not None and clean_quote(sentence):
+            out.append((sentence, penalty))
+    return out
+
+
+_ITEM = re.compile(r"^\s*[•\-\*·]\s+\S")
+_MAX_LIST_CHARS = 700
+
+
+def _list_items(text: str, spans: list[tuple[int, int]], i: int) -> list[int]:
+    """Indexes of the bullet items that follow span ``i`` when it introduces a list (it ends in, or holds, a colon)."""
+    s, e = spans[i]
+    if ":" not in text[s:e]:
+        return []
+    items = []
+    for j in range(i + 1, min(len(spans), i + 10)):
+        if not _ITEM.match(text[spans[j][0]:spans[j][1]]):
+            break
+        items.append(j)
+    return items if len(items) >= 2 else []
+
+
+def _item_end(text: str, s: int, e: int) -> int:
+    """Where a list's last item ends (a run-on copy of the list after its full stop is not part of it)."""
+    stop = text.find(". ", s, e)
+    return stop + 1 if stop >= 0 else e

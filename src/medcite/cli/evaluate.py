@@ -76,7 +76,8 @@ def eval_answers(
                             f"({report['n_answerable']} answerable)", title_justify="left")
         table.add_column("metric")
         table.add_column("value", justify="right")
-        for key in ("gold_cited", "key_facts", "abstention", "false_abstention", "citation_validity",
+        for key in ("gold_cited", "key_facts", "fact_in_bottom_line", "abstention", "false_abstention",
+                    "citation_validity",
                     "p50_ms", "p95_ms"):
             table.add_row(key, f"{report[key]:.4g}")
         for aud, grade in report["reading_grade"].items():

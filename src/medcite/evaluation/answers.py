@@ -6,7 +6,9 @@ File layout (JSON lines)::
      "gold_doc_ids": ["ngc:11005"], "key_facts": [["45", "forty-five"], ["75"]]}
 
 ``gold_doc_ids`` empty means the corpus cannot answer the question (abstention expected). Each
-key fact is a list of alternatives (case-insensitive substrings of the answer text).
+key fact is a list of alternatives (case-insensitive substrings of the answer text); the first key fact
+is the asked-for one, and "fact in bottom line" is the share of answerable questions whose bottom line
+itself contains it.
 """
 
 from __future__ import annotations
@@ -75,6 +77,8 @@ def evaluate_answers(
         text = answer_text(a).lower()
         cited = {r.doc_id for r in a.references}
         facts_found = [any(alt.lower() in text for alt in fact) for fact in q.key_facts]
+        bottom = "" if a.insufficient_evidence else a.bottom_line.lower()
+        in_bottom = bool(q.key_facts) and any(alt.lower() in bottom for alt in q.key_facts[0])
         problems = check_answer(a)
         if not a.insufficient_evidence and a.reading_grade is not None:
             grades[a.audience].append(a.reading_grade)
@@ -87,6 +91,7 @@ def evaluate_answers(
             "abstained": a.insufficient_evidence,
             "cites_gold": bool(cited & set(q.gold)),
             "facts": facts_found,
+            "fact_in_bottom_line": in_bottom,
             "valid": not problems,
             "problems": problems,
             "cited": sorted(cited),
@@ -107,6 +112,7 @@ def evaluate_answers(
         "errors": [r for r in rows if "error" in r],
         "gold_cited": share([r["cites_gold"] for r in answerable]),
         "key_facts": share(facts),
+        "fact_in_bottom_line": share([r["fact_in_bottom_line"] for r in answerable]),
         "abstention": share([r["abstained"] for r in unanswerable]),
         "false_abstention": share([r["abstained"] for r in answerable]),
         "citation_validity": share([r["valid"] for r in ok]),

@@ -119,8 +119,13 @@ def _read_source(source: Path) -> tuple[dict[str, np.ndarray], dict, bytes]:
     return weights, json.loads(cfg), tok
 
 
-def build_bert_onnx(weights: dict[str, np.ndarray], cfg: dict):
-    """A sentence-embedding graph: ids, mask -> L2-normalised mean-pooled vectors."""
+def build_bert_onnx(weights: dict[str, np.ndarray], cfg: dict, *, cross_encoder: bool = False):
+    """A BERT graph over ONNX Runtime's fused CPU ops.
+
+    Default: a sentence-embedding graph, ids + mask -> L2-normalised mean-pooled vectors. With
+    ``cross_encoder``: a pair scorer, ids + token types + mask -> one logit per row (the mean-pooled last
+    layer through ``head.weight`` / ``head.bias``), the answer model of ``medcite.answer.model``.
+    """
     from onnx import TensorProto, helper, numpy_helper
 
     H, eps, heads = cfg["hidden_size"], float(cfg["layer_norm_eps"]), cfg["num_attention_heads"]
@@ -136,14 +141,18 @@ def build_bert_onnx(weights: dict[str, np.ndarray], cfg: dict):
 
     w = lambda k: weights[k].astype(np.float32)  # noqa: E731
     e = "embeddings."
-    pos = w(e + "position_embeddings.weight") + w(e + "token_type_embeddings.weight")[0]
+    types = w(e + "token_type_embeddings.weight")
+    pos = w(e + "position_embeddings.weight") + (0 if cross_encoder else types[0])
     const("word_emb", w(e + "word_embeddings.weight"))
     const("pos_emb", pos)
     const("i0", np.array([0], np.int64))
     const("i1", np.array([1], np.int64))
     seq = node("Gather", [node("Shape", ["input_ids"], "ids_shape"), "i1"], "seq_len")
     node("Slice", ["pos_emb", "i0", seq, "i0"], "pos")
-    node("Add", [node("Gather", ["word_emb", "input_ids"], "tok"), "pos"], "emb")
+    tok = node("Gather", ["word_emb", "input_ids"], "tok")
+    if cross_encoder:
+        tok = node("Add", [tok, node("Gather", [const("type_emb", types), "token_type_ids"], "ttype")], "tok_t")
+    node("Add", [tok, "pos"], "emb")
     x = node("LayerNormalization", ["emb", const("emb_g", w(e + "LayerNorm.weight")),
                                     const("emb_b", w(e + "LayerNorm.bias"))], "emb_ln", axis=-1, epsilon=eps)
     mask32 = node("Cast", ["attention_mask"], "mask32", to=TensorProto.INT32)
@@ -172,6 +181,8 @@ def build_bert_onnx(weights: dict[str, np.ndarray], cfg: dict):
     count = node("Max", [node("ReduceSum", [m, "i1"], "count", keepdims=0), const("tiny", np.array(1e-9, np.float32))],
                  "count_c")
     mean = node("Div", [summed, count], "mean")
+    if cross_encoder:
+        return _scoring_head(weights, cfg, nodes, inits, node, const, mean)
     ssq = node("ReduceSum", [node("Mul", [mean, mean], "sq"), "i1"], "ssq", keepdims=1)
     norm = node("Max", [node("Sqrt", [ssq], "l2"), const("tiny12", np.array(1e-12, np.float32))], "l2_c")
     node("Div", [mean, norm], "sentence_embedding")
@@ -179,6 +190,21 @@ def build_bert_onnx(weights: dict[str, np.ndarray], cfg: dict):
     mask = helper.make_tensor_value_info("attention_mask", TensorProto.INT64, ["batch", "seq"])
     out = helper.make_tensor_value_info("sentence_embedding", TensorProto.FLOAT, ["batch", H])
     graph = helper.make_graph(nodes, "minilm_sentence", [ids, mask], [out], inits)
+    opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
+    return helper.make_model(graph, opset_imports=opsets, producer_name="medcite")
+
+
+def _scoring_head(weights, cfg, nodes, inits, node, const, pooled: str):
+    from onnx import TensorProto, helper
+
+    head_w = np.asarray(weights["head.weight"], np.float32).reshape(1, -1).T
+    logit = node("Add", [node("MatMul", [pooled, const("head_w", head_w)], "head_mm"),
+                         const("head_b", np.asarray(weights["head.bias"], np.float32).reshape(1))], "head_add")
+    node("Squeeze", [logit, "i1"], "logit")
+    inputs = [helper.make_tensor_value_info(n, TensorProto.INT64, ["batch", "seq"])
+              for n in ("input_ids", "token_type_ids", "attention_mask")]
+    out = helper.make_tensor_value_info("logit", TensorProto.FLOAT, ["batch"])
+    graph = helper.make_graph(nodes, "minilm_cross_encoder", inputs, [out], inits)
     opsets = [helper.make_opsetid("", 17), helper.make_opsetid("com.microsoft", 1)]
     return helper.make_model(graph, opset_imports=opsets, producer_name="medcite")
 

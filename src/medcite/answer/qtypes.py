@@ -1,0 +1,114 @@
+"""What a question asks for, and which sections of a document answer that kind of question.
+
+The corpus carries its own structure: drug labels have LOINC-coded sections (4 Contraindications,
+6 Adverse Reactions, 2 Dosage and Administration, 7 Drug Interactions, 8.1 Pregnancy), guideline
+summaries a "Major Recommendations" field, patient pages the question they answer ("What are the symptoms
+of …?"), trials their results and conclusions. ``question_types`` reads the kind of question from its
+wording; ``section_answers`` says whether a passage's section (heading, or a patient page's own
+question) is one that answers that kind. The composer prefers such sentences and fetches such sections
+of the top documents (``typed_passages``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class QuestionType:
+    name: str
+    asks: re.Pattern[str]       # the question's wording
+    answers: re.Pattern[str]    # a heading (or a patient page's own question) that answers it
+    label_sections: tuple[str, ...] = ()  # drug-label section headings to fetch (SQL LIKE, upper case)
+
+
+def _re(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.I)
+
+
+TYPES: tuple[QuestionType, ...] = (
+    QuestionType("contraindication",
+                 _re(r"\bcontraindicat|\bwho should (?:not|never)\b|\bshould(?:n't| not) (?:take|use|be given|get)\b|"
+                     r"\b(?:can|could|may|is it (?:safe|ok|okay) to)\b.{0,60}\b(?:take|use|have|get|be given)\b.{0,60}"
+                     r"\b(?:with|if|while|who|when)\b|\bsafe (?:to|for|with)\b"),
+                 _re(r"contraindicat|warnings? and precautions|boxed warning|who should not|should not (?:take|use)"),
+                 ("%CONTRAINDICATION%", "%WARNING%")),
+    QuestionType("adverse_effects",
+                 _re(r"\bside[- ]effects?\b|\badverse\b|\breactions?\b|\bharms?\b|\btoxicit|\bcomplications? of\b"),
+                 _re(r"adverse reactions?|side effects?|warnings|undesirable|complications"),
+                 ("%ADVERSE REACTION%", "%WARNING%")),
+    QuestionType("dose",
+                 _re(r"\bdos(?:e|es|age|ing)\b|\bhow (?:much|many|often)\b|\bmg\b|\bregimen\b|\bstarting dose\b"),
+                 _re(r"dosage|dosing|administration|directions|how (?:much|often)|dose"),
+                 ("%DOSAGE%", "%DIRECTIONS%")),
+    QuestionType("interaction",
+                 _re(r"\binteract|\btogether with\b|\balong with\b|\bcombin(?:e|ed|ing)\b|\bat the same time\b|"
+                     r"\bmix(?:ed|ing)?\b"),
+                 _re(r"interactions?|concomitant|co-?administration"),
+                 ("%INTERACTION%",)),
+    QuestionType("pregnancy_lactation",
+                 _re(r"\bpregnan|\bbreast ?feed|\bbreast-?feeding\b|\blactat|\bnursing\b|\bexpecting a baby\b"),
+                 _re(r"pregnan|lactation|nursing|breast|specific populations|women of reproductive"),
+                 ("%PREGNANCY%", "%LACTATION%", "%NURSING%", "%SPECIFIC POPULATIONS%")),
+    QuestionType("screening",
+                 _re(r"\bscreen|\bget (?:checked|tested)\b|\bbe (?:checked|tested)\b|\bhow often should\b.{0,40}"
+                     r"\b(?:test|check|scan|mammogra|colonoscop)|\bstart (?:getting )?(?:mammogra|colonoscop|pap)"),
+                 _re(r"recommendation|screening|who should be (?:screened|tested)|major recommendations"),
+                 ()),
+    QuestionType("treatment",
+                 _re(r"\btreat|\btherap|\bmanage|\bcure\b|\bwhat (?:can|should) (?:i|we|be) (?:do|done|take|given)\b|"
+                     r"\bmedicin|\bmedication|\bdrugs? (?:for|to)\b|\bfirst[- ]line\b|\beffective\b|\bhelp\b"),
+                 _re(r"treatments?|therapy|management|managed|what (?:can|should) be done|recommendation|"
+                     r"indications? and usage|results?|conclusions?|findings"),
+                 ("%INDICATIONS%",)),
+    QuestionType("symptoms",
+                 _re(r"\bsymptoms?\b|\bsigns?\b|\bwarning signs?\b|\bwhat does .{0,40}feel like\b|\bhow do i know\b"),
+                 _re(r"symptoms?|signs?|clinical (?:features|presentation)|warning"),
+                 ()),
+    QuestionType("cause",
+                 _re(r"\bcause[sd]?\b|\bwhy do(?:es)?\b|\brisk factors?\b|\bwho is at risk\b|\bwhat leads to\b"),
+                 _re(r"causes?|risk|etiology|who gets|genetic changes"),
+                 ()),
+    QuestionType("inheritance",
+                 _re(r"\binherit|\bpass(?:ed)? (?:it )?(?:on|down)\b|\bgenetic\b|\brun in (?:the )?famil|\bhereditary\b"),
+                 _re(r"inherit|genetic|hereditary"),
+                 ()),
+    QuestionType("prevention",
+                 _re(r"\bprevent|\bavoid (?:getting|catching)\b|\blower (?:my|the|his|her) (?:risk|chance)\b|"
+                     r"\breduce (?:my|the|his|her) (?:risk|chance)\b|\bprophyla"),
+                 _re(r"prevent|prophyla|recommendation|risk reduction"),
+                 ()),
+    QuestionType("diagnosis",
+                 _re(r"\bdiagnos|\bwhat tests?\b|\bhow (?:is|are) .{0,40} (?:detected|confirmed|found)\b|\bwork-?up\b"),
+                 _re(r"diagnos|tests?|exams?|detect"),
+                 ()),
+    QuestionType("prognosis",
+                 _re(r"\boutlook\b|\bprognos|\bsurviv|\blife expectancy\b|\bgo away\b|\brecover|\bhow long\b|"
+                     r"\bchances?\b"),
+                 _re(r"outlook|prognos|surviv|recover"),
+                 ()),
+)
+
+BY_NAME = {t.name: t for t in TYPES}
+
+
+def question_types(question: str) -> tuple[str, ...]:
+    """The kinds of answer the question asks for, most specific first (may be empty)."""
+    return tuple(t.name for t in TYPES if t.asks.search(question or ""))
+
+
+def section_answers(types: tuple[str, ...], heading: str, title: str = "", kind: str = "") -> bool:
+    """Whether a passage's section answers one of ``types``.
+
+    The section is its heading; for a patient page it is also the page's own question (its title), and for
+    a guideline summary the "Major Recommendations" field answers every kind of question it covers.
+    """
+    where = f"{heading or ''} \u2016 {title if kind == 'patient_info' else ''}"
+    for name in types:
+        if BY_NAME[name].answers.search(where):
+            return True
+    return False
+
+
+__all__ = ["TYPES", "QuestionType", "question_types", "section_answers"]

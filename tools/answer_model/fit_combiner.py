@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Fit the model composer's combiner and its answer threshold on medcite's development questions.
+
+    python tools/answer_model/fit_combiner.py --db medcite.db [--questions eval/answers_dev.jsonl] \
+        [--model-dir src/medcite/models] [--fallback]
+
+Runs every development question through retrieval and the model composer, records each candidate
+sentence's features (``medcite.answer.ranked.FEATURES``: the answer model's log-odds, word cover,
+title cover, whether its section answers this kind of question, the audience's source preference, the
+standalone penalty, the retrieval rank, the reading grade over target), labels a candidate 1 when it is
+from a gold document and states one of the question's key facts, and fits an L2-regularised logistic
+regression. The answer threshold is the one that best separates answerable questions (their best
+candidate) from unanswerable ones (balanced accuracy; ties → the middle of the best range). Both are
+written into ``answer-model.json`` (under ``fallback`` with ``--fallback``: the bi-encoder stand-in).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from medcite.answer.model import MODEL_DIR, META_FILE, load_answer_model
+from medcite.answer.ranked import FEATURES, Combiner, ModelComposer, RankedConfig
+from medcite.evaluation.answers import load_questions
+from medcite.service import Medcite
+from medcite.settings import Settings
+
+L2 = 1.0
+
+
+def fit(x: np.ndarray, y: np.ndarray, l2: float = L2, iters: int = 100) -> np.ndarray:
+    """Logistic regression by Newton's method; the last column of ``x`` is the intercept (not penalised)."""
+    w = np.zeros(x.shape[1])
+    reg = np.full(x.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-(x @ w)))
+        g = x.T @ (p - y) + reg * w
+        h = (x * (p * (1 - p))[:, None]).T @ x + np.diag(reg) + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(h, g)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def threshold(best_answerable: list[float], best_unanswerable: list[float]) -> tuple[float, float]:
+    cands = sorted(set(best_answerable + best_unanswerable))
+    scored = []
+    for lo, hi in zip([0.0] + cands, cands + [1.0]):
+        t = (lo + hi) / 2
+        answered = np.mean([b >= t for b in best_answerable]) if best_answerable else 0
+        abstained = np.mean([b < t for b in best_unanswerable]) if best_unanswerable else 0
+        scored.append(((answered + abstained) / 2, t))
+    top = max(s for s, _ in scored)
+    ts = [t for s, t in scored if s == top]
+    return float(np.median(ts)), float(top)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description="fit the model composer's combiner on development questions")
+    ap.add_argument("--db", type=Path, default=Path("medcite.db"))
+    ap.add_argument("--questions", type=Path, default=Path("eval/answers_dev.jsonl"))
+    ap.add_argument("--model-dir", type=Path, default=MODEL_DIR)
+    ap.add_argument("--fallback", action="store_true", help="fit the bi-encoder stand-in's combiner")
+    args = ap.parse_args(argv)
+    svc = Medcite(Settings(db=args.db, progress=False, answer_model_dir=None if args.fallback else args.model_dir))
+    model = load_answer_model("/nonexistent" if args.fallback else str(args.model_dir))
+    records: list[tuple[str, list, list]] = []
+
+    def trace(question: str, scored: list, rows: list) -> None:
+        records.append((question, list(scored), list(rows)))
+
+    svc._composer = ModelComposer(model, RankedConfig(answer_prob=0.0), trace=trace)
+    questions = load_questions(args.questions)
+    xs, ys, owner = [], [], []
+    for qi, q in enumerate(questions):
+        records.clear()
+        svc.ask(q.question, audience=q.audience, remember=False)
+        alts = [a.lower() for f in q.key_facts for a in f]
+        for _, scored, rows in records:
+            for x, f in zip(scored, rows):
+                xs.append(list(f) + [1.0])
+                ys.append(1.0 if q.gold and x.doc_id in q.gold and any(a in x.text.lower() for a in alts) else 0.0)
+                owner.append(qi)
+    x, y = np.array(xs), np.array(ys)
+    w = fit(x, y)
+    comb = Combiner(tuple(float(v) for v in w[:-1]), float(w[-1]))
+    probs = 1 / (1 + np.exp(-(x @ w)))
+    best: dict[int, float] = {}
+    for qi, p in zip(owner, probs):
+        best[qi] = max(best.get(qi, 0.0), float(p))
+    ans = [best.get(i, 0.0) for i, q in enumerate(questions) if q.gold]
+    una = [best.get(i, 0.0) for i, q in enumerate(questions) if not q.gold]
+    t, bal = threshold(ans, una)
+    meta_path = args.model_dir / META_FILE
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    fitted = {"combiner": {"features": list(FEATURES), "weights": [round(v, 5) for v in comb.weights],
+                           "bias": round(comb.bias, 5), "fitted_on": str(args.questions), "rows": int(len(y)),
+                           "positives": int(y.sum()), "l2": L2},
+              "answer_prob": round(t, 4), "section_prob": round(max(0.05, 0.6 * t), 4),
+              "threshold_balanced_accuracy": round(bal, 4)}
+    if args.fallback:
+        meta["fallback"] = fitted
+    else:
+        meta.update(fitted)
+    meta_path.write_text(json.dumps(meta, indent=1) + "\n")
+    print(json.dumps(fitted, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
