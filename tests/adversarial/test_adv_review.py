@@ -13,6 +13,7 @@ HARMFUL = "Stop all antihypertensives in pregnancy immediately. [1]"
 
 def test_reviewer_who_edits_cannot_approve_alone(web_env: WebEnv, web_client) -> None:
     art = web_env.submitted()
+    assert [r["n"] for r in art.answer["references"]][:1] == [1], art.answer  # the edit below cites [1]
     rita, rob = web_env.bearer("rita"), web_env.bearer("rob")
     taken = web_client.post(f"/api/v1/articles/{art.id}/take", headers=rita).json()
     edited = web_client.post(f"/api/v1/articles/{art.id}/edit", headers=rita,
