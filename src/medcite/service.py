@@ -382,7 +382,7 @@ class Medcite:
             extra = [h for h in self._question_matches(query_terms(search_text), filters) if h.passage_id not in have]
             hits += [replace(h, rank=len(hits) + i) for i, h in enumerate(extra, start=1)]
         hits += graded_recommendations(store, hits)
-        if self.settings.composer == "model":
+        if self.settings.composer == "model" and self._model_composer().config.question_types:
             from medcite.answer.gather import typed_passages
             from medcite.answer.qtypes import question_types
 
@@ -577,7 +577,7 @@ class Medcite:
             ev.build_store(dataset, corpus, db)
         sub = Medcite(self.settings.model_copy(update={"db": db}))
         try:
-            if "dense" in retrievers or "hybrid" in retrievers:
+            if any(r.partition("+")[0] in ("dense", "hybrid") for r in retrievers):
                 sub.embed(progress=progress)
             store = sub.open_existing()
             pmid_of: dict[str, str] = {}
@@ -589,8 +589,15 @@ class Medcite:
                 by_pmid.setdefault(pmid, set()).add(pid)
 
             def search(mode: str, question: str, depth: int) -> list[tuple[str, str, float]]:
-                r = sub.retrieve(question, depth, mode=mode)
-                return [(h.passage_id, pmid_of.get(h.passage_id, ""), h.score) for h in r.hits]
+                base, _, rerank = mode.partition("+")
+                hits = sub.retrieve(question, depth, mode=base).hits
+                if rerank:  # "hybrid+rerank": the answer model reorders the top 20
+                    from medcite.answer.model import load_answer_model
+                    from medcite.retrieve.model_rerank import rerank_hits
+
+                    hits = rerank_hits(load_answer_model(), question, hits)
+                    return [(h.passage_id, pmid_of.get(h.passage_id, ""), -float(h.rank)) for h in hits]
+                return [(h.passage_id, pmid_of.get(h.passage_id, ""), h.score) for h in hits]
 
             def relevance(q: Any) -> set[str]:
                 out: set[str] = set()
@@ -598,7 +605,7 @@ class Medcite:
                     out |= by_pmid.get(pm, set())
                 return out
 
-            active = tuple(r for r in retrievers if r != "dense" or sub.retriever().dense_ready)
+            active = tuple(r for r in retrievers if r.partition("+")[0] != "dense" or sub.retriever().dense_ready)
             results = ev.evaluate(qs, dataset, search, relevance, active, k)
         finally:
             sub.close()

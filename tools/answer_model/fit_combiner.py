@@ -10,7 +10,9 @@ title cover, whether its section answers this kind of question, the audience's s
 standalone penalty, the retrieval rank, the reading grade over target), labels a candidate 1 when it is
 from a gold document and states one of the question's key facts, and fits an L2-regularised logistic
 regression. The answer threshold is the one that best separates answerable questions (their best
-candidate) from unanswerable ones (balanced accuracy; ties → the middle of the best range). Both are
+candidate) from unanswerable ones (balanced accuracy; ties → the middle of the best range); besides the
+development set's own unanswerable questions, BioASQ questions of the model's training split serve as
+unanswerable ones (``--unanswerable``): the corpus has their words but not their answers. Both are
 written into ``answer-model.json`` (under ``fallback`` with ``--fallback``: the bi-encoder stand-in).
 """
 
@@ -24,7 +26,7 @@ import numpy as np
 
 from medcite.answer.model import MODEL_DIR, META_FILE, load_answer_model
 from medcite.answer.ranked import FEATURES, Combiner, ModelComposer, RankedConfig
-from medcite.evaluation.answers import load_questions
+from medcite.evaluation.answers import AnswerQuestion, load_questions
 from medcite.service import Medcite
 from medcite.settings import Settings
 
@@ -60,14 +62,39 @@ def threshold(best_answerable: list[float], best_unanswerable: list[float]) -> t
     return float(np.median(ts)), float(top)
 
 
+def bioasq_unanswerable(shared: Path, n: int) -> list[AnswerQuestion]:
+    """BioASQ questions of the answer model's training split, asked of the medcite corpus: its documents
+    are not BioASQ's, so these are (nearly all) questions whose words the corpus has but that it does not
+    answer — the hard kind of unanswerable question the development set has too few of."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from build_data import split_of
+
+    out = []
+    for line in (shared / "eval/bioasq_dev.jsonl").read_text().split("\n"):
+        if not line.strip():
+            continue
+        q = json.loads(line)
+        if q.get("type") in ("factoid", "yesno", "list") and split_of(f"bioasq:{q['id']}") == "train":
+            out.append(AnswerQuestion(f"bioasq-{q['id']}", q["question"], "clinician", (), ()))
+        if len(out) >= n:
+            break
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="fit the model composer's combiner on development questions")
     ap.add_argument("--db", type=Path, default=Path("medcite.db"))
     ap.add_argument("--questions", type=Path, default=Path("eval/answers_dev.jsonl"))
     ap.add_argument("--model-dir", type=Path, default=MODEL_DIR)
     ap.add_argument("--fallback", action="store_true", help="fit the bi-encoder stand-in's combiner")
+    ap.add_argument("--shared", type=Path, default=Path("../shared"))
+    ap.add_argument("--unanswerable", type=int, default=80,
+                    help="add this many BioASQ training-split questions as unanswerable (0: none)")
     args = ap.parse_args(argv)
-    svc = Medcite(Settings(db=args.db, progress=False, answer_model_dir=None if args.fallback else args.model_dir))
+    svc = Medcite(Settings(db=args.db, progress=False, composer="model",
+                           answer_model_dir=None if args.fallback else args.model_dir))
     model = load_answer_model("/nonexistent" if args.fallback else str(args.model_dir))
     records: list[tuple[str, list, list]] = []
 
@@ -76,11 +103,16 @@ def main(argv: list[str] | None = None) -> int:
 
     svc._composer = ModelComposer(model, RankedConfig(answer_prob=0.0), trace=trace)
     questions = load_questions(args.questions)
+    if args.unanswerable:
+        questions += bioasq_unanswerable(args.shared, args.unanswerable)
     xs, ys, owner = [], [], []
+    pooled = 0
     for qi, q in enumerate(questions):
         records.clear()
         svc.ask(q.question, audience=q.audience, remember=False)
         alts = [a.lower() for f in q.key_facts for a in f]
+        first = [a.lower() for a in (q.key_facts[0] if q.key_facts else [])]
+        pooled += any(any(a in x.text.lower() for a in first) for _, scored, _ in records for x in scored)
         for _, scored, rows in records:
             for x, f in zip(scored, rows):
                 xs.append(list(f) + [1.0])
@@ -99,10 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     meta_path = args.model_dir / META_FILE
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
     fitted = {"combiner": {"features": list(FEATURES), "weights": [round(v, 5) for v in comb.weights],
-                           "bias": round(comb.bias, 5), "fitted_on": str(args.questions), "rows": int(len(y)),
+                           "bias": round(comb.bias, 5), "fitted_on": f"{args.questions} + {args.unanswerable} BioASQ training questions as unanswerable", "rows": int(len(y)),
                            "positives": int(y.sum()), "l2": L2},
               "answer_prob": round(t, 4), "section_prob": round(max(0.05, 0.6 * t), 4),
-              "threshold_balanced_accuracy": round(bal, 4)}
+              "threshold_balanced_accuracy": round(bal, 4),
+              "asked_for_fact_among_candidates": f"{pooled}/{sum(1 for q in questions if q.gold)}"}
     if args.fallback:
         meta["fallback"] = fitted
     else:

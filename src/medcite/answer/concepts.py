@@ -106,6 +106,11 @@ def answer_type_words(terms: Sequence[str]) -> list[str]:
     return out
 
 
+def answer_type_stems() -> frozenset[str]:
+    """Stems of the words that name a kind of answer ("pills", "dosage", "symptoms"), not a topic."""
+    return frozenset(_answer_type_map())
+
+
 @lru_cache(maxsize=1)
 def _answer_type_map() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}

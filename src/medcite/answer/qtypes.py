@@ -30,8 +30,8 @@ def _re(pattern: str) -> re.Pattern[str]:
 TYPES: tuple[QuestionType, ...] = (
     QuestionType("contraindication",
                  _re(r"\bcontraindicat|\bwho should (?:not|never)\b|\bshould(?:n't| not) (?:take|use|be given|get)\b|"
-                     r"\b(?:can|could|may|is it (?:safe|ok|okay) to)\b.{0,60}\b(?:take|use|have|get|be given)\b.{0,60}"
-                     r"\b(?:with|if|while|who|when)\b|\bsafe (?:to|for|with)\b"),
+                     r"\b(?:can|could|may|is it (?:safe|ok|okay) to)\b.{0,80}\b(?:takes?|taking|use|uses|using|have|"
+                     r"get|be given|start|keep)\b|\bsafe (?:to|for|with)\b|\bokay to\b"),
                  _re(r"contraindicat|warnings? and precautions|boxed warning|who should not|should not (?:take|use)"),
                  ("%CONTRAINDICATION%", "%WARNING%")),
     QuestionType("adverse_effects",

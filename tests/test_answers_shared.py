@@ -1,0 +1,80 @@
+"""The six questions that showed answers could not yet be trusted, asked of the real shared corpus.
+
+Each must get a bottom line that answers (the asked-for fact in the bottom line itself) or an honest
+"insufficient evidence" — never a confident answer built from sentences that only share the question's
+words. Lexical store, as after `make demo`; the model composer with the shipped answer model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medcite.answer.schema import check_answer
+from medcite.service import Medcite
+from medcite.settings import Settings
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def full(tmp_path_factory: pytest.TempPathFactory) -> Medcite:
+    from conftest import shared_dir
+
+    shared = shared_dir()
+    if not (shared / "corpus").is_dir():
+        pytest.skip(f"shared corpus not found at {shared}")
+    root = tmp_path_factory.mktemp("full")
+    svc = Medcite(Settings(db=root / "full.db", progress=False, embedder="none", cache_dir=root / "cache",
+                           composer="model"))
+    svc.demo(shared / "corpus")
+    return svc
+
+
+def _ask(svc: Medcite, question: str, audience: str = "clinician"):
+    a = svc.ask(question, audience=audience, remember=False)
+    assert check_answer(a) == []
+    return a
+
+
+def test_nitroglycerin_and_sildenafil_is_a_contraindication(full: Medcite) -> None:
+    a = _ask(full, "Can a man who takes nitroglycerin use sildenafil?")
+    assert not a.insufficient_evidence
+    assert "contraindicated" in a.bottom_line.lower()
+    assert any(r.kind == "drug_label" for r in a.references)
+
+
+def test_ibuprofen_in_pregnancy_is_not_answered_from_a_hip_surgery_trial(full: Medcite) -> None:
+    a = _ask(full, "Is it safe to take ibuprofen while pregnant?", audience="patient")
+    assert a.insufficient_evidence or "pregnan" in a.bottom_line.lower()
+    assert "perioperative blood loss" not in a.bottom_line.lower()
+    if a.insufficient_evidence:
+        assert a.evidence_quality.grade == "insufficient" and a.related_reading
+
+
+def test_acute_hyperkalemia_is_not_answered_with_transfusion_advice(full: Medcite) -> None:
+    a = _ask(full, "How should hyperkalemia be treated acutely?")
+    assert "transfusion" not in a.bottom_line.lower()
+    assert a.insufficient_evidence or "potassium" in a.bottom_line.lower() or "hyperkal" in a.bottom_line.lower()
+
+
+def test_atorvastatin_side_effects_are_named(full: Medcite) -> None:
+    a = _ask(full, "What are the side effects of atorvastatin?")
+    assert not a.insufficient_evidence
+    named = ("myalgia", "arthralgia", "nasopharyngitis", "diarrhea", "muscle", "liver", "myopathy")
+    assert any(w in a.bottom_line.lower() for w in named)
+    assert "is associated with side effects" not in a.bottom_line
+
+
+def test_lowering_blood_pressure_without_medicine_names_lifestyle_changes(full: Medcite) -> None:
+    a = _ask(full, "How can I lower my blood pressure without medicine?", audience="patient")
+    assert a.insufficient_evidence or any(
+        w in a.bottom_line.lower() for w in ("lifestyle", "weight", "salt", "sodium", "physical activity", "diet"))
+
+
+def test_stroke_warning_signs_are_listed(full: Medcite) -> None:
+    a = _ask(full, "What are the warning signs of a stroke?", audience="patient")
+    assert not a.insufficient_evidence
+    assert "sudden" in a.bottom_line.lower() and ("numbness" in a.bottom_line.lower()
+                                                  or "trouble speaking" in a.bottom_line.lower())
