@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     max_query_chars: int = Field(
         20000, ge=100, description="Longest question or query accepted; longer text is truncated to its first terms."
     )
-    progress: bool = Field(True, description="Show progress bars on a terminal.")
+    progress: bool = Field(True, description="Show progress: bars on a terminal, a plain line every few seconds "
+                           "otherwise (a log, CI).")
     max_question_chars: int = Field(
         2000, ge=50, description="Longest question `medcite ask` accepts; longer input gets a clear error."
     )
