@@ -9,7 +9,7 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from medcite.answer.grading import certainty  # noqa: E402
+from medcite.answer.build import bottom_line_certainty  # noqa: E402
 from medcite.answer.schema import Answer, check_answer, marker_numbers  # noqa: E402
 from medcite.errors import ReviewError  # noqa: E402
 from medcite.review.recompute import newest_year, recompute, stale_bottom_line  # noqa: E402
@@ -34,7 +34,7 @@ def _consistent(answer: dict) -> None:
     assert check_answer(model, verbatim=False) == []
     cited = {n for st in answer["statements"] for n in st["citations"]}
     assert [r["n"] for r in answer["references"]] == sorted(cited) == list(range(1, len(cited) + 1))
-    grade, rationale = certainty(answer["references"])
+    grade, rationale = bottom_line_certainty(answer["statements"], answer["references"])
     assert answer["evidence_quality"] == {"grade": grade, "rationale": rationale}
     assert _section(answer, "Quality of evidence")["markdown"].startswith(f"**Certainty: {grade}.** {rationale}")
 
@@ -51,8 +51,9 @@ def test_a_reference_no_longer_cited_disappears(composed: dict) -> None:
     assert [(r["n"], r["doc_id"]) for r in out["references"]] == [(1, "local:htn-guideline"), (2, "local:htn-patient")]
     assert _section(out, "Cautions")["markdown"].endswith("[2]")  # [3] became [2]
     quality = _section(out, "Quality of evidence")["markdown"]
-    assert "1 systematic review" not in quality and "1 guideline and 1 patient-information page" in quality
-    assert out["evidence_quality"]["grade"] == "moderate"  # was high with the systematic review
+    # the certainty is the bottom line's (its guideline); the listing below it names the two references left
+    assert "systematic review, level" not in quality and "[2] patient information, level 4" in quality
+    assert out["evidence_quality"]["grade"] == "moderate"
     assert [s["citations"] for s in out["statements"]] == [[1], [1], [2]]
     _consistent(out)
     assert recompute(out) == out

@@ -224,7 +224,7 @@ def test_illegal_transitions_and_unknown_ids(board: Editorial, people: dict) -> 
         board.take(art2.id, people["reviewer2"])
     with pytest.raises(Conflict, match="it is approved"):
         board.approve(art2.id, rita, approved.version)  # not flagged: nothing to re-confirm
-    with pytest.raises(Conflict, match="changed by someone else; reload"):
+    with pytest.raises(Conflict, match="changed by someone else"):
         board.request_changes(art2.id, rita, "Outdated.", approved.version - 1)
     with pytest.raises(NotFound):
         board.get("nope", rita)
@@ -441,3 +441,11 @@ def test_url_parsing() -> None:
     assert _parse("postgresql://u@h/db")[0] == "postgresql"
     with pytest.raises(Exception, match="unsupported"):
         _parse("mysql://u@h/db")
+
+
+def test_stale_conflict_message_says_reload_once() -> None:
+    from medcite.review.workflow import Editorial
+
+    exc = Editorial._stale_conflict("a1")
+    text = f"{exc}"
+    assert "changed by someone else" in text and text.count("reload") == 1

@@ -76,6 +76,9 @@ def figures(scores: np.ndarray, labels: np.ndarray, probs: np.ndarray, sources: 
 
 
 def main(argv: list[str] | None = None) -> int:
+    from medcite.index.embedders import onnxruntime
+
+    onnxruntime()  # telemetry off before the quantizer loads the runtime
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -105,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     questions = load_questions(args.questions)
     if args.unanswerable:
         questions += bioasq_unanswerable(args.shared, args.unanswerable)
-    xs, ys, owner = [], [], []
+    xs, ys, owner, leads = [], [], [], []
     pooled = 0
     for qi, q in enumerate(questions):
         records.clear()
@@ -118,13 +118,15 @@ def main(argv: list[str] | None = None) -> int:
                 xs.append(list(f) + [1.0])
                 ys.append(1.0 if q.gold and x.doc_id in q.gold and any(a in x.text.lower() for a in alts) else 0.0)
                 owner.append(qi)
+                leads.append(x.can_lead)  # may open the answer (the population rule): decides answering
     x, y = np.array(xs), np.array(ys)
     w = fit(x, y)
     comb = Combiner(tuple(float(v) for v in w[:-1]), float(w[-1]))
     probs = 1 / (1 + np.exp(-(x @ w)))
     best: dict[int, float] = {}
-    for qi, p in zip(owner, probs):
-        best[qi] = max(best.get(qi, 0.0), float(p))
+    for qi, p, lead in zip(owner, probs, leads):
+        if lead:
+            best[qi] = max(best.get(qi, 0.0), float(p))
     ans = [best.get(i, 0.0) for i, q in enumerate(questions) if q.gold]
     una = [best.get(i, 0.0) for i, q in enumerate(questions) if not q.gold]
     t, bal = threshold(ans, una)

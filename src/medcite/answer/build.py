@@ -194,20 +194,25 @@ _UNDECIDED = re.compile(r"\bI statement\b|\binsufficient (?:evidence|data)\b|\be
 STALE_YEARS = 5
 
 
-def bottom_line_certainty(statements: Sequence[Statement], refs: Sequence[Reference]) -> tuple[str, str]:
+def bottom_line_certainty(statements: Sequence[Any], refs: Sequence[Any]) -> tuple[str, str]:
     """Certainty of the sources the bottom line cites (not of everything quoted further down).
 
-    A bottom line that says the evidence is insufficient (an I statement) is never more than low certainty.
+    ``statements`` and ``refs``: Statement / Reference objects or their dicts (the editorial rebuild uses
+    dicts). A bottom line that says the evidence is insufficient (an I statement) is never more than low
+    certainty; one whose newest source is over ``STALE_YEARS`` old says so.
     """
-    cited = {n for s in statements if s.section == BOTTOM for n in s.citations}
-    support = [r for r in refs if r.n in cited] or list(refs)
-    grade, rationale = certainty([r.model_dump() for r in support])
-    if grade in ("high", "moderate") and any(_UNDECIDED.search(s.text) for s in statements if s.section == BOTTOM):
+    st = [s if isinstance(s, dict) else s.model_dump() for s in statements]
+    rs = [r if isinstance(r, dict) else r.model_dump() for r in refs]
+    bottom = [s for s in st if s.get("section") == BOTTOM]
+    cited = {n for s in bottom for n in s.get("citations") or []}
+    support = [r for r in rs if r.get("n") in cited] or rs
+    grade, rationale = certainty(support)
+    if grade in ("high", "moderate") and any(_UNDECIDED.search(str(s.get("text") or "")) for s in bottom):
         grade = "low"
         rationale = rationale.rstrip(".") + "; the bottom line itself says the evidence is insufficient to decide."
-    if support and len(support) < len(refs):
+    if support and len(support) < len(rs):
         rationale = f"Bottom line: {rationale}"
-    years = [r.year for r in support if r.year]
+    years = [r["year"] for r in support if r.get("year")]
     if years and max(years) < datetime.now(timezone.utc).year - STALE_YEARS:
         rationale += f" Its newest source is from {max(years)}: check for newer evidence."
     return grade, rationale

@@ -52,8 +52,11 @@ class CrossEncoderModel:
     def __init__(self, model_path: Path, tokenizer_path: Path, calibration: tuple[float, float],
                  max_length: int = 96, threads: int = 1, batch_size: int = 32) -> None:
         try:
-            import onnxruntime as ort
             from tokenizers import Tokenizer
+
+            from medcite.index.embedders import onnxruntime
+
+            ort = onnxruntime()  # telemetry off, as for every session medcite creates
         except ImportError as exc:  # pragma: no cover - both are core dependencies
             raise EmbeddingError("the answer model needs onnxruntime and tokenizers",
                                  hint="pip install onnxruntime tokenizers") from exc

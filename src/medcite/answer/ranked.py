@@ -11,7 +11,8 @@
    closest documents become related reading. A question word that no document of the corpus uses (a drug
    it lacks) makes the question unanswerable before any model runs.
 5. Arrangement: the best sentence is the bottom line (with a second from another document when nearly as
-   good); the rest above ``section_prob`` fill Recommendations / the evidence / Cautions, without
+   good; a question that names a population is opened only by a sentence whose text, heading or title
+   names it too); the rest above ``section_prob`` fill Recommendations / the evidence / Cautions, without
    near-duplicates, at most ``max_per_doc`` per document, never scoped to another population than asked.
 
 Deterministic: the same corpus, model and question give the same answer.
@@ -189,6 +190,10 @@ class ModelComposer:
                            grade=guideline_grade(text) if kind == "guideline" else None,
                            full_cover=round(cover, 4), ease=penalty)
                 x.section = "typed" if typed else ""
+                # a question about a population (pregnancy, children …) is answered only by a sentence whose
+                # text, heading or title names it: "ibuprofen increases blood loss in hip surgery" never
+                # opens an answer to "is ibuprofen safe in pregnancy?"
+                x.can_lead = not asked_pop or bool(asked_pop & populations(f"{text} {hit.heading} {hit.title}"))
                 feats = (0.0, cover, ctx_cover, float(typed), priors.get(kind, 0.3), penalty, rank, 0.0)
                 pool.append((pre, x, candidate_text(text, *shown), feats))
         pool.sort(key=lambda t: (-t[0], t[1].rank, t[1].passage_id, t[1].text))
@@ -221,7 +226,7 @@ class ModelComposer:
             self.trace(question, scored, rows)
         scored.sort(key=lambda x: (-x.score, x.rank, x.passage_id, x.text))
         comp.ranked = scored[: cfg.keep_ranked]
-        comp.best_cover = scored[0].score
+        comp.best_cover = max((x.score for x in scored if x.can_lead), default=0.0)
         comp.best_passage_cover = max(x.cover for x in scored)
         if comp.best_cover < cfg.answer_prob:
             return comp
@@ -246,7 +251,7 @@ class ModelComposer:
             per_doc[x.doc_id] = per_doc.get(x.doc_id, 0) + 1
             return True
 
-        lead = [x for x in scored if x.score >= cfg.answer_prob]
+        lead = [x for x in scored if x.score >= cfg.answer_prob and x.can_lead]
         take(lead[0], BOTTOM)
         comp.bottom.append(lead[0])
         for x in lead[1:]:

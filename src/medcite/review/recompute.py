@@ -12,7 +12,8 @@ certainty its text no longer supports:
   (a statement the composer wrote keeps its verbatim text and support score when the text still contains it);
 - a reference's quotes are the passages its statements still come from;
 - the certainty (``evidence_quality``) and the "Quality of evidence" section are recomputed from the cited
-  references only, with :func:`medcite.answer.grading.certainty`, in the composer's words.
+  references only, with :func:`medcite.answer.build.bottom_line_certainty` (the composer's own: the sources
+  the bottom line cites), in the composer's words.
 
 The same edited text always gives the same result, and ``recompute(recompute(a)) == recompute(a)``.
 """
@@ -47,7 +48,7 @@ def is_quality_section(section: Mapping[str, Any]) -> bool:
 
 def recompute(answer: Mapping[str, Any]) -> dict[str, Any]:
     """The answer with references, citation numbers, statements and certainty rebuilt from its text."""
-    from medcite.answer.grading import certainty
+    from medcite.answer.build import bottom_line_certainty
     from medcite.answer.schema import MARKER, marker_numbers
 
     out = dict(answer)
@@ -94,7 +95,8 @@ def recompute(answer: Mapping[str, Any]) -> dict[str, Any]:
         ref["quotes"] = _quotes(ref, statements)
 
     if order or answer.get("evidence_quality") is not None or quality:
-        grade, rationale = certainty([_graded(r) for r in new_refs])
+        # the same certainty the composer gives: of the sources the bottom line cites (answer/build.py)
+        grade, rationale = bottom_line_certainty(statements, [{**r, **_graded(r)} for r in new_refs])
         audience = "patient" if answer.get("audience") == "patient" else "clinician"
         if new_refs:
             heading = str(quality[0].get("heading")) if quality else QUALITY_HEADINGS[audience]

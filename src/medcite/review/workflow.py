@@ -111,7 +111,7 @@ class Editorial(Accounts):
 
     @staticmethod
     def _stale_conflict(article_id: str) -> Conflict:
-        return Conflict(f"article {article_id} was changed by someone else; reload", hint="reload it and try again")
+        return Conflict(f"article {article_id} was changed by someone else", hint="reload it and try again")
 
     @staticmethod
     def _editors_since_approval(tx: Tx, row: dict[str, Any]) -> set[str]:
