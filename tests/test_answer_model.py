@@ -186,3 +186,9 @@ def test_table_titles_and_label_boilerplate_are_never_quoted() -> None:
     text = ("Because clinical trials are conducted under widely varying conditions, the adverse reaction rates "
             "observed in the clinical trials of a drug cannot be directly compared to rates in other trials.")
     assert quotable_sentences(text) == []
+
+
+def test_an_everyday_word_the_corpus_lacks_does_not_make_a_question_unanswerable() -> None:
+    # "fallback" is how a clinician talks; a drug the corpus lacks still makes the question unanswerable
+    assert missing_words(["fallback", "naltrexone"], lambda t: 0 if t == "fallback" else 9) == []
+    assert missing_words(["sacubitril"], lambda t: 0) == ["sacubitril"]

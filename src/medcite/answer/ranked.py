@@ -80,11 +80,17 @@ _KIND_PRIOR = {
 }
 
 
+#: a word at least this common in everyday English (Zipf frequency) is how the asker talks ("fallback"), not a
+#: thing the corpus lacks: it never makes a question unanswerable on its own
+EVERYDAY_ZIPF = 2.5
+
+
 def missing_words(terms: Sequence[str], df: Callable[[str], int], expansions: Iterable[Any] = ()) -> list[str]:
     """Specific question words no document of the corpus uses (then the corpus cannot answer).
 
     A word counts as said when its rewording is fully known to the corpus ("seasick" → "motion
-    sickness"); words that only name the kind of answer ("pills", "dosage") never count as missing.
+    sickness"); words that only name the kind of answer ("pills", "dosage") and everyday English words
+    ("fallback") never count as missing.
     """
     types = answer_type_stems()
     reworded: set[str] = set()
@@ -92,9 +98,11 @@ def missing_words(terms: Sequence[str], df: Callable[[str], int], expansions: It
         target = [t for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2]
         if target and all(df(t) > 0 for t in target):
             reworded |= {w.lower() for w in tokenize(getattr(ex, "source", "") or "")}
+    from wordfreq import zipf_frequency
+
     return [t for t in terms
             if len(t) >= 5 and t.isalpha() and t not in CONVERSATIONAL and stem(t) not in types
-            and t.lower() not in reworded and df(t) == 0]
+            and t.lower() not in reworded and df(t) == 0 and zipf_frequency(t, "en") < EVERYDAY_ZIPF]
 
 
 #: what the combiner weighs, per candidate sentence (``Combiner``)
