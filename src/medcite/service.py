@@ -438,7 +438,8 @@ class Medcite:
             model = load_answer_model(str(folder) if folder else None)
             meta = model_meta(folder) if folder else model_meta()
             if not model.id.startswith("cross-encoder"):
-                meta = meta.get("fallback") or {}  # the bi-encoder has its own fitted combiner and thresholds
+                # the bi-encoder has its own fitted combiner and thresholds (in the shipped model's record)
+                meta = meta.get("fallback") or model_meta().get("fallback") or {}
             config = RankedConfig(**{k: float(meta[k]) for k in ("answer_prob", "section_prob") if k in meta})
             self._composer = ModelComposer(model, config, Combiner.from_meta(meta))
         return self._composer

@@ -141,7 +141,8 @@ def load_answer_model(folder: str | None = None, threads: int = 1) -> AnswerMode
 
     log.warning("answer model %s not found: ranking sentences with the bundled bi-encoder instead (weaker); "
                 "reinstall medcite or rebuild the model with tools/answer_model", path / MODEL_FILE)
-    fb = meta.get("fallback_calibration") or {"a": 12.0, "b": -6.0}
+    # (a folder without the model has no calibration of its own: the shipped model's record has the fallback's)
+    fb = meta.get("fallback_calibration") or model_meta().get("fallback_calibration") or {"a": 12.0, "b": -6.0}
     return BiEncoderModel(OnnxEmbedder(threads=threads), (fb["a"], fb["b"]))
 
 
