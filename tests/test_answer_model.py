@@ -13,6 +13,7 @@ import pytest
 from medcite.answer.model import MODEL_DIR, MODEL_FILE, BiEncoderModel, CrossEncoderModel, load_answer_model, model_meta
 from medcite.answer.pairs import candidate_text
 from medcite.answer.qtypes import question_types, section_answers
+from medcite.answer.concepts import EVERYDAY_ZIPF
 from medcite.answer.ranked import FEATURES, Combiner, ModelComposer, RankedConfig, missing_words
 from medcite.answer.related import garbled_question
 from medcite.answer.sentences import clean_quote, quotable_sentences
@@ -190,5 +191,6 @@ def test_table_titles_and_label_boilerplate_are_never_quoted() -> None:
 
 def test_an_everyday_word_the_corpus_lacks_does_not_make_a_question_unanswerable() -> None:
     # "fallback" is how a clinician talks; a drug the corpus lacks still makes the question unanswerable
-    assert missing_words(["fallback", "naltrexone"], lambda t: 0 if t == "fallback" else 9) == []
-    assert missing_words(["sacubitril"], lambda t: 0) == ["sacubitril"]
+    assert missing_words(["fallback", "naltrexone"], lambda t: 0 if t == "fallback" else 9,
+                         everyday_zipf=EVERYDAY_ZIPF) == []
+    assert missing_words(["sacubitril"], lambda t: 0, everyday_zipf=EVERYDAY_ZIPF) == ["sacubitril"]

@@ -7,8 +7,6 @@ words. Lexical store, as after `make demo`; the model composer with the shipped 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from medcite.answer.schema import check_answer

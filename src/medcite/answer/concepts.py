@@ -111,6 +111,37 @@ def answer_type_stems() -> frozenset[str]:
     return frozenset(_answer_type_map())
 
 
+#: a word at least this common in everyday English (Zipf frequency) is how the asker talks ("fallback"), not a
+#: thing the corpus lacks: for the model composer it never makes a question unanswerable on its own
+EVERYDAY_ZIPF = 2.5
+
+
+def missing_words(terms: Sequence[str], df: Callable[[str], int], expansions: Iterable[Any] = (),
+                  everyday_zipf: float | None = None) -> list[str]:
+    """Specific question words no document of the corpus uses (then the corpus cannot answer).
+
+    A word counts as said when its rewording is fully known to the corpus ("seasick" → "motion
+    sickness"); a brand whose combination the corpus only half knows ("Entresto" → sacubitril/valsartan, no
+    "sacubitril") stays missing. Words that only name the kind of answer ("pills", "dosage") never count as
+    missing, nor (with ``everyday_zipf``) everyday English words at least that common ("fallback").
+    """
+    types = answer_type_stems()
+    reworded: set[str] = set()
+    for ex in expansions:
+        target = [t for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2]
+        if target and all(df(t) > 0 for t in target):
+            reworded |= {w.lower() for w in tokenize(getattr(ex, "source", "") or "")}
+    out = [t for t in terms
+           if len(t) >= 5 and t.isalpha() and t not in CONVERSATIONAL and stem(t) not in types
+           and t.lower() not in reworded and df(t) == 0]
+    if everyday_zipf is not None and out:
+        from wordfreq import zipf_frequency
+
+        out = [t for t in out if zipf_frequency(t, "en") < everyday_zipf]
+    return out
+
+
+
 @lru_cache(maxsize=1)
 def _answer_type_map() -> dict[str, tuple[str, ...]]:
     out: dict[str, tuple[str, ...]] = {}

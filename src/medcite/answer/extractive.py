@@ -23,11 +23,11 @@ from medcite.answer.concepts import (
     IDF_CAP,
     _PREFIX_MARK,
     Concept,
-    _answer_type_map,
     _interrogative_head,
     _value_cue_map,
     aspect_weighted,
     build_concepts,
+    missing_words,
     concept_present,
     question_parts,
     sentence_tokens,
@@ -60,7 +60,6 @@ from medcite.answer.sentences import (
     strip_glued_heading,
 )
 from medcite.domain import KIND_LABELS, DocKind, Hit
-from medcite.index.terms import tokenize
 from medcite.text import flesch_kincaid_grade, sentence_spans, stem
 
 BOTTOM = "Bottom line"
@@ -239,21 +238,10 @@ class ExtractiveComposer:
         coverable = [t for t in question_terms
                      if not any(ch.isdigit() for ch in t) and t not in CONVERSATIONAL and len(t) > 2]
         if df is not None:
-            # words that name the kind of answer ("pills", "dosage") are not the topic: a corpus that never
-            # says "pills" can still say how a disease is treated
-            types = _answer_type_map()
+            # words that name the kind of answer ("pills", "dosage") are not the topic, and a word the corpus never
+            # uses still counts as said when the corpus uses every word of what it is expanded to (missing_words)
             expansions = list(expansions)
-            # a word the corpus never uses still counts as said when the corpus uses every word of what it is
-            # expanded to ("seasick" → "motion sickness"); a brand whose combination the corpus only half knows
-            # ("Entresto" → sacubitril/valsartan, no "sacubitril") stays missing
-            reworded = set()
-            for ex in expansions:
-                target = [t for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2]
-                if target and all(df(t) > 0 for t in target):
-                    reworded |= {w.lower() for w in tokenize(getattr(ex, "source", "") or "")}
-            comp_missing = [t for t in coverable
-                            if len(t) >= 5 and t.isalpha() and stem(t) not in types and df(t) == 0
-                            and t.lower() not in reworded]
+            comp_missing = missing_words(coverable, df, expansions)
             if comp_missing:
                 return Composition(missing_terms=comp_missing)
         capped = lambda t: min(idf(t), IDF_CAP)  # noqa: E731 — one very rare word must not outweigh the rest

@@ -24,7 +24,7 @@ import math
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Sequence
 
-from medcite.answer.concepts import CONVERSATIONAL, answer_type_stems
+from medcite.answer.concepts import CONVERSATIONAL, EVERYDAY_ZIPF, missing_words
 from medcite.answer.extractive import BOTTOM, Composition, Scored
 from medcite.answer.grading import guideline_grade, infer_kind
 from medcite.answer.model import AnswerModel
@@ -80,31 +80,6 @@ _KIND_PRIOR = {
 }
 
 
-#: a word at least this common in everyday English (Zipf frequency) is how the asker talks ("fallback"), not a
-#: thing the corpus lacks: it never makes a question unanswerable on its own
-EVERYDAY_ZIPF = 2.5
-
-
-def missing_words(terms: Sequence[str], df: Callable[[str], int], expansions: Iterable[Any] = ()) -> list[str]:
-    """Specific question words no document of the corpus uses (then the corpus cannot answer).
-
-    A word counts as said when its rewording is fully known to the corpus ("seasick" → "motion
-    sickness"); words that only name the kind of answer ("pills", "dosage") and everyday English words
-    ("fallback") never count as missing.
-    """
-    types = answer_type_stems()
-    reworded: set[str] = set()
-    for ex in expansions:
-        target = [t for t in tokenize(getattr(ex, "target", "") or "") if len(t) > 2]
-        if target and all(df(t) > 0 for t in target):
-            reworded |= {w.lower() for w in tokenize(getattr(ex, "source", "") or "")}
-    from wordfreq import zipf_frequency
-
-    return [t for t in terms
-            if len(t) >= 5 and t.isalpha() and t not in CONVERSATIONAL and stem(t) not in types
-            and t.lower() not in reworded and df(t) == 0 and zipf_frequency(t, "en") < EVERYDAY_ZIPF]
-
-
 #: what the combiner weighs, per candidate sentence (``Combiner``)
 FEATURES = ("model", "cover", "context", "typed", "source", "standalone", "rank", "reading")
 
@@ -148,7 +123,7 @@ class ModelComposer:
         expansions = list(expansions)
         content = [t for t in dict.fromkeys(terms) if len(t) > 2 and t not in CONVERSATIONAL]
         if df is not None and cfg.missing_check:
-            missing = missing_words(content, df, expansions)
+            missing = missing_words(content, df, expansions, everyday_zipf=EVERYDAY_ZIPF)
             if missing:
                 return Composition(missing_terms=missing)
         weights = {stem(t): min(idf(t), 8.0) for t in content}
