@@ -263,7 +263,7 @@ def test_vocabulary_cache_is_written_and_reused(tmp_path) -> None:
     from medcite.retrieve.query import _load_vocab
 
     first = _load_vocab(False, True, tmp_path)
-    assert list(tmp_path.glob("query-vocab-*.json"))
+    assert list(tmp_path.glob("query-vocab-*.marshal"))
     second = _load_vocab(False, True, tmp_path)
     assert second.source.startswith("cache") and second.drugs == first.drugs
     assert second.drugs["lipitor"] == "atorvastatin"

