@@ -170,8 +170,13 @@ class Medcite:
             )
 
     def reindex(self) -> dict[str, int]:
-        """Re-chunk every document from its stored sections and rebuild the lexical index."""
-        store = self.store
+        """Re-chunk every document from its stored sections and rebuild the lexical index.
+
+        The one command that opens a store built by another chunker without refusing: it is the cure.
+        """
+        if self._store is None:
+            self._store = Store(self.settings.db, create=False)
+        store = self._store
         docs = [r[0] for r in store.conn.execute("SELECT doc_id FROM documents WHERE status IN ('active','superseded')")]
         n_passages = 0
         with store.transaction() as conn:
