@@ -46,6 +46,11 @@ class Settings(BaseSettings):
     cache_dir: Path | None = Field(
         None, description="Where prepared models and evaluation indexes are cached; defaults to the user cache dir."
     )
+    store_busy_timeout: float = Field(
+        30.0, ge=0,
+        description="Seconds a write (an ingest, embed or edit) waits while another process writes to the store; "
+        "past it the command stops with one line naming that process, keeping everything stored before.",
+    )
     search_k: int = Field(10, ge=1, le=1000, description="Default number of search hits.")
     max_query_chars: int = Field(
         20000, ge=100, description="Longest question or query accepted; longer text is truncated to its first terms."
@@ -90,6 +95,33 @@ class Settings(BaseSettings):
         description="Lexical search engine: tantivy (an index folder beside the store, kept in step with it; "
         "p95 ≈ 5 ms at 1M passages) or fts5 (SQLite's own index, no extra files). Falls back to fts5 when "
         "tantivy is not installed.",
+    )
+
+    # --- ingest caps (a file over one gets one error line; the rest of the folder is still ingested) ----
+    ingest_max_file_bytes: int = Field(
+        2 * 1024**3, ge=1024,
+        description="Largest file ingest reads, in bytes after decompression (a .gz is counted as it inflates, so a "
+        "gzip bomb stops here). Default 2 GiB, about ten times a PubMed baseline file.",
+    )
+    ingest_max_record_bytes: int = Field(
+        32 * 1024**2, ge=1024,
+        description="Largest single record held in memory, in bytes: one JSON line, one PubMed article, a whole .json "
+        "array, or a whole JATS, MedQuAD, NGC or SPL file. Default 32 MiB (largest in the shared corpus: 0.3 MB).",
+    )
+    ingest_max_document_chars: int = Field(
+        5_000_000, ge=1000,
+        description="Most characters one document may have (all sections together); a larger one is skipped with "
+        "an error line. Default 5 million (shared corpus: 113,000).",
+    )
+    ingest_max_section_chars: int = Field(
+        1_000_000, ge=1000,
+        description="Most characters one section may have; a document with a larger one is skipped with an error "
+        "line. Default 1 million (shared corpus: 94,000).",
+    )
+    ingest_max_sections: int = Field(
+        2000, ge=1,
+        description="Most sections one document may have; a document with more is skipped with an error line. "
+        "Default 2,000 (shared corpus: 71).",
     )
 
     # --- dense retrieval --------------------------------------------------------------------
@@ -151,6 +183,14 @@ class Settings(BaseSettings):
         2, ge=1, le=64, description="Evidence-store connections per worker process (questions answered at once)."
     )
     web_max_field_chars: int = Field(20000, ge=100, description="Longest form field accepted (400 above it).")
+    web_header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a client has to send a request's head (line and headers) once it "
+                                "connects or starts its next request; slower connections are closed."
+    )
+    web_body_timeout: float = Field(
+        30.0, gt=0, description="Seconds a client has to send a request's body once its head is in; slower "
+                                "ones get 408 and the connection is closed."
+    )
     web_trusted_proxies: str = Field(
         "", description="Reverse proxies (comma-separated IPs or CIDRs) whose X-Forwarded-For / -Proto are "
                         "trusted for the client address (rate limits, sign-in throttling) and the scheme; "

@@ -53,7 +53,7 @@ def serve(
         uvicorn.run(
             "medcite.web:factory", factory=True, host=host, port=port, reload=reload,
             workers=None if reload else workers, log_level="info",
-            **server_options(svc.settings, forwarded_allow_ips),  # X-Forwarded-For only from trusted proxies
+            **server_options(svc.settings, forwarded_allow_ips),  # request deadlines, trusted proxies
         )
 
 

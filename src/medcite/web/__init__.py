@@ -26,13 +26,19 @@ def factory() -> Any:
 
 
 def server_options(settings: Any, forwarded_allow_ips: str | None = None) -> dict[str, Any]:
-    """uvicorn's proxy options: X-Forwarded-* are honoured only from ``web_trusted_proxies`` (or the CLI flag).
+    """uvicorn's options for medcite: the protocol with request deadlines, and the proxy options.
 
-    With no trusted proxy, uvicorn ignores the headers, so a client cannot forge its address.
+    The protocol (:class:`medcite.web.server.TimedH11Protocol`) closes connections whose request head does not
+    arrive within ``web_header_timeout`` seconds and answers 408 to bodies slower than ``web_body_timeout``.
+    X-Forwarded-* are honoured only from ``web_trusted_proxies`` (or the CLI flag); with no trusted proxy, uvicorn
+    ignores the headers, so a client cannot forge its address.
     """
+    from medcite.web.server import PROTOCOL, TimedH11Protocol
+
+    TimedH11Protocol.configure(settings)  # this process; worker processes read their own settings
     trusted = (forwarded_allow_ips if forwarded_allow_ips is not None
                else getattr(settings, "web_trusted_proxies", "")).strip()
-    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
+    return {"http": PROTOCOL, "proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or None}
 
 
 __all__ = ["create_app", "factory", "server_options"]
