@@ -32,6 +32,7 @@ from medcite.retrieve.hybrid import HybridRetriever, Retrieval
 from medcite.index.lexical import Filters, Fts5Index, hits_from_ids
 from medcite.ingest.base import parser_versions
 from medcite.ingest.chunking import CHUNKER_VERSION, chunk_document
+from medcite.ingest.limits import Limits
 from medcite.ingest.pipeline import Ingestor, ProgressFn
 from medcite.settings import Settings
 from medcite.store.sqlite import Store
@@ -83,14 +84,14 @@ class Medcite:
     @property
     def store(self) -> Store:
         if self._store is None:
-            self._store = Store(self.settings.db)
+            self._store = Store(self.settings.db, busy_timeout=self.settings.store_busy_timeout)
             self._check_versions(self._store)
         return self._store
 
     def open_existing(self) -> Store:
         """The store, which must already exist (reads never create an empty database)."""
         if self._store is None:
-            self._store = Store(self.settings.db, create=False)
+            self._store = Store(self.settings.db, create=False, busy_timeout=self.settings.store_busy_timeout)
             self._check_versions(self._store)
         return self._store
 
@@ -116,7 +117,7 @@ class Medcite:
     def ingest(self, paths: Iterable[str | Path], progress: ProgressFn | None = None) -> IngestReport:
         store = self.store
         store.set_meta("parser_versions", json.dumps(parser_versions(), sort_keys=True))
-        ingestor = Ingestor(store, progress=progress)
+        ingestor = Ingestor(store, progress=progress, limits=Limits.from_settings(self.settings))
         report = ingestor.ingest(paths)
         if report.added or report.updated or report.deleted:
             self.sync_lexical()
@@ -175,7 +176,7 @@ class Medcite:
         The one command that opens a store built by another chunker without refusing: it is the cure.
         """
         if self._store is None:
-            self._store = Store(self.settings.db, create=False)
+            self._store = Store(self.settings.db, create=False, busy_timeout=self.settings.store_busy_timeout)
         store = self._store
         docs = [r[0] for r in store.conn.execute("SELECT doc_id FROM documents WHERE status IN ('active','superseded')")]
         n_passages = 0
@@ -276,19 +277,21 @@ class Medcite:
         return self._retriever
 
     def vector_path(self) -> Path:
-        from medcite.index.vector import default_index_path
+        from medcite.index.paths import default_index_path
 
         return default_index_path(self.settings.db)
 
     def dense_components(self, create: bool = False) -> tuple[Any | None, Any | None]:
         """The embedder and vector index; (None, None) when no dense index exists yet (lexical only)."""
-        from medcite.index.registry import make_embedder
-        from medcite.index.vector import manifest_path, open_vector_index
+        from medcite.index.paths import manifest_path
 
         if self.settings.embedder == "none":
             return None, None
         if not create and not manifest_path(self.vector_path()).exists():
             return None, None
+        from medcite.index.registry import make_embedder
+        from medcite.index.vector import open_vector_index
+
         embedder = make_embedder(self.settings)
         vectors = open_vector_index(
             self.vector_path(), embedder.dim, self.settings.vector_index, self.settings.ann_threshold,
@@ -298,7 +301,7 @@ class Medcite:
 
     def drop_vectors(self) -> None:
         """Delete the vector index files (the next `medcite embed` rebuilds them)."""
-        from medcite.index.vector import manifest_path
+        from medcite.index.paths import manifest_path
 
         base = self.vector_path()
         for p in base.parent.glob(base.name + "*"):

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import TYPE_CHECKING, Optional
 
 import typer
+from rich.console import Group
+from rich.table import Table
 from rich.text import Text
 
 from medcite.cli.common import KIND_CHOICES, app, err, handle_errors, make_service, out
@@ -58,17 +61,54 @@ def ask(
             render_answer(answer)
 
 
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+
+
+def _inline(line: str) -> Text:
+    text = Text()
+    pos = 0
+    for m in _BOLD.finditer(line):
+        text.append(line[pos:m.start()])
+        text.append(m.group(1), style="bold")
+        pos = m.end()
+    text.append(line[pos:])
+    return text
+
+
+def markdown_view(markdown: str) -> Group:
+    """The composer's Markdown subset — paragraphs, ``- `` bullets, ``**bold**`` — laid out for the terminal,
+    bullets with a hanging indent.
+
+    Answers use nothing else, so a full Markdown renderer (and its ~0.1 s of imports per `medcite ask`) is not
+    needed; anything else is shown as written.
+    """
+    parts: list[Text | Table] = []
+    grid: Table | None = None
+    for line in markdown.strip().splitlines():
+        if line.startswith(("- ", "* ")):
+            if grid is None:
+                grid = Table.grid(padding=(0, 1))
+                grid.add_column(width=3, justify="right")
+                grid.add_column()
+                parts.append(grid)
+            grid.add_row("•", _inline(line[2:]))
+            continue
+        grid = None
+        parts.append(_inline(line))
+    return Group(*parts)
+
+
 def render_answer(answer: Answer) -> None:
     """A rich terminal view: headings, citation numbers, the labelled reference list."""
-    from rich.markdown import Markdown
     from rich.panel import Panel
 
     out.print(Text(answer.question, style="bold underline"))
     style = "yellow" if answer.insufficient_evidence else "green"
-    out.print(Panel(Markdown(answer.bottom_line), title="Bottom line", border_style=style, title_align="left"))
+    out.print(Panel(markdown_view(answer.bottom_line), title="Bottom line", border_style=style,
+                    title_align="left"))
     for section in answer.sections:
         out.print(Text(section.heading, style="bold cyan"))
-        out.print(Markdown(section.markdown))
+        out.print(markdown_view(section.markdown))
         out.print()
     if answer.references:
         out.print(Text("References", style="bold cyan"))

@@ -34,6 +34,7 @@ from typing import Any, Iterable, Protocol, runtime_checkable
 
 import numpy as np
 
+from medcite.index.paths import default_index_path, manifest_path  # noqa: F401  (re-exported)
 from medcite.errors import ConfigError, IndexMissingError, ReindexRequired
 
 FORMAT = "medcite-vectors"
@@ -73,17 +74,6 @@ class VectorIndex(Protocol):
 
 
 # --- file helpers ---------------------------------------------------------------------------------
-
-
-def manifest_path(path: Path) -> Path:
-    path = Path(path)
-    return path.with_name(path.name + ".json")
-
-
-def default_index_path(db_path: Path) -> Path:
-    """The index base path beside a SQLite database: ``medcite.db`` -> ``medcite.db.vectors``."""
-    db_path = Path(db_path)
-    return db_path.with_name(db_path.name + ".vectors")
 
 
 def read_manifest(path: Path) -> dict[str, Any] | None:

