@@ -1,19 +1,41 @@
-"""PHI guard: HIPAA Safe Harbor identifiers in a question, before it leaves the machine.
+"""PHI guard: the 18 HIPAA Safe Harbor identifier classes in a question, before it leaves the machine.
 
-Only questions sent to a *non-loopback* LLM endpoint are guarded (a server on 127.0.0.1 / ::1 /
-localhost never sees data leave the machine). ``MEDCITE_LLM_PHI`` picks the mode:
+Only questions sent to a *non-loopback* LLM endpoint are guarded (an endpoint whose host resolves only to
+127.0.0.0/8 or ::1 never sees data leave the machine). ``MEDCITE_LLM_PHI`` picks the mode:
 
-* ``redact`` (default) — identifiers are replaced by ``[NAME]``, ``[DATE]``, ``[PHONE]`` …;
-* ``refuse`` — :class:`~medcite.errors.PHIError` naming the *kinds* found (never the values);
+* ``refuse`` (default) — :class:`~medcite.errors.PHIError` naming the kinds found and showing the question with
+  each identifier replaced (never the values);
+* ``redact`` — identifiers are replaced by ``[NAME]``, ``[DATE]``, ``[PHONE]`` … and the question goes out;
 * ``off`` — the question goes out unchanged.
 
-Detection is pragmatic (regular expressions, a small first-name list, a few context words), tuned for
-clinical questions: ages ("65-year-old"), doses ("5 mg/kg"), lab values, blood pressures ("120/80") and
-bare years ("2021") are *not* PHI; dates more precise than a year are. It is a guard rail, not a
-certified de-identification tool. Raw PHI is never logged: logs get kinds and counts only.
+The web app and the service also store and log questions only in their redacted form (:func:`redact`).
 
-Kinds: NAME, DATE, PHONE, FAX, EMAIL, SSN, MRN (medical record / account / member / plan numbers),
-ADDRESS, ZIP, URL, IP.
+Detection is rules over the text (regular expressions, context words, a census name list — see
+:mod:`medcite.llm.phi_names`), tuned for clinical questions: ages up to 89 ("65-year-old"), doses ("5551 units",
+"5 mg/kg"), lab values, blood pressures ("120/80"), scores and fractions ("grade 3/4", "1/2 tablet"), bare
+years ("2021") and eponyms ("Hodgkin", "Down syndrome") are *not* PHI. It is a guard rail, measured on a labelled
+set (``benchmarks/bench_phi.py``), not a certified de-identification tool.
+
+The 18 Safe Harbor classes and the kinds that stand for them (:data:`SAFE_HARBOR`):
+
+==========================================  ==============================
+names                                       NAME
+geographic subdivisions below a state       ADDRESS, ZIP, FACILITY
+dates (not the year); ages over 89          DATE, AGE
+telephone / fax numbers                     PHONE / FAX
+email addresses                             EMAIL
+social security numbers                     SSN
+medical record numbers                      MRN
+health plan beneficiary numbers (MBI …)     PLAN
+account numbers                             ACCOUNT
+certificate / licence numbers               LICENSE
+vehicle identifiers, licence plates         VEHICLE
+device identifiers and serial numbers       DEVICE
+URLs / IP addresses                         URL / IP
+biometric identifiers                       BIOMETRIC
+full-face photographs                       — (a question is text: nothing to find)
+any other unique identifying number/code    ID
+==========================================  ==============================
 """
 
 from __future__ import annotations
@@ -25,11 +47,21 @@ from dataclasses import dataclass
 from typing import Literal
 
 from medcite.errors import ConfigError, PHIError
+from medcite.llm.phi_names import find_names
 
 log = logging.getLogger(__name__)
 
 PHIMode = Literal["redact", "refuse", "off"]
 MODES = ("redact", "refuse", "off")
+
+#: Safe Harbor class → the kinds this module reports for it
+SAFE_HARBOR: dict[str, tuple[str, ...]] = {
+    "names": ("NAME",), "geographic": ("ADDRESS", "ZIP", "FACILITY"), "dates": ("DATE", "AGE"),
+    "phone": ("PHONE",), "fax": ("FAX",), "email": ("EMAIL",), "ssn": ("SSN",), "mrn": ("MRN",),
+    "health_plan": ("PLAN",), "account": ("ACCOUNT",), "license": ("LICENSE",), "vehicle": ("VEHICLE",),
+    "device": ("DEVICE",), "url": ("URL",), "ip": ("IP",), "biometric": ("BIOMETRIC",), "photo": (),
+    "other_id": ("ID",),
+}
 
 
 @dataclass(frozen=True)
@@ -45,160 +77,167 @@ class PHIMatch:
 
 # ------------------------------------------------------------------------------ vocabularies
 
-_FIRST_NAMES = frozenset("""
-    james john robert michael william david richard joseph thomas charles christopher daniel matthew anthony
-    mark donald steven paul andrew joshua kenneth kevin brian george timothy ronald edward jason jeffrey ryan
-    jacob gary nicholas eric jonathan stephen larry justin scott brandon benjamin samuel gregory alexander
-    frank patrick raymond jack dennis jerry tyler aaron jose adam nathan henry douglas zachary peter kyle
-    ethan walter noah jeremy christian keith roger terry gerald harold sean austin carl arthur lawrence
-    dylan jesse jordan bryan billy joe bruce gabriel logan albert alan juan wayne elijah randy roy vincent
-    ralph eugene russell bobby mason philip louis mary patricia jennifer linda elizabeth barbara susan jessica
-    sarah karen lisa nancy betty margaret sandra ashley kimberly emily donna michelle carol amanda dorothy
-    melissa deborah stephanie rebecca sharon laura cynthia kathleen amy angela shirley anna brenda pamela
-    emma nicole helen samantha katherine christine debra rachel carolyn janet catherine maria heather diane
-    ruth julie olivia joyce virginia victoria kelly lauren christina joan evelyn judith megan andrea cheryl
-    hannah jacqueline martha gloria teresa ann sara madison frances kathryn janice jean abigail alice judy
-    sophia denise marilyn danielle beverly isabella theresa diana natalie brittany charlotte marie kayla
-    alexis lori jane john jim bob tom mike bill dave steve liz kate sue beth meg jen ahmed mohammed
-    muhammad fatima aisha omar ali hassan priya raj rahul anil sunil wei li ming chen yuki hiroshi kenji
-    carlos luis miguel pedro sofia lucia elena ana javier diego pablo ivan olga dmitri sergei natasha
-    pierre jean-pierre francois marco giulia luca hans klaus ingrid lars sven erik anders oluwaseun chidi
-    kwame amara thandiwe nia jamal darnell keisha latoya tyrone
-    """.split())
-
-#: capitalised words that look like names but are diseases, scores, places or drugs in clinical text
-_EPONYMS = frozenset("""
-    parkinson parkinson's alzheimer alzheimer's crohn crohn's hodgkin hodgkin's cushing cushing's addison
-    addison's graves hashimoto kawasaki down marfan turner wilson wilson's bell bell's guillain barre
-    barré huntington huntington's raynaud raynaud's sjogren sjögren tourette asperger lyme apgar glasgow
-    wells child pugh gleason breslow cockcroft gault framingham medicare medicaid kaposi kaposi's burkitt
-    ewing wernicke korsakoff reiter whipple meniere ménière paget paget's bowen barrett barrett's
-    stevens johnson mallory weiss zollinger ellison dubin peutz jeghers osler weber rendu fallot epstein
-    barr hirschsprung tay sachs gaucher fabry pompe duchenne becker klinefelter noonan prader willi
-    angelman rett still's still behcet behçet takayasu horner brown sequard babinski romberg murphy
-    mcburney kernig brudzinski trendelenburg valsalva heimlich foley swan ganz holter doppler gram
-    fahrenheit celsius kaplan meier cox fisher student bonferroni pearson spearman likert
-    """.split())
-
-_CAP_WORD = r"(?:[A-Z]['’])?[A-Z][a-z]+(?:[A-Z][a-z]+)?(?:[-'’][A-Za-z]+)?"
-_TITLE = r"(?:Mr|Mrs|Ms|Miss|Mx|Dr|Prof|Sr|Sra|Mme|Herr|Frau)\.?"
-_MONTHS = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
-           r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?")
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+          r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_MONTH_ANY = rf"(?:(?i:{_MONTH})|May)"  # "may" in lower case is a verb
+_WEEKDAY = r"(?i:(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?\.?,?\s+)"
+_ORD = r"(?:st|nd|rd|th)?"
 _STATES = ("AL AK AZ AR CA CO CT DE FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV NH NJ NM NY NC "
            "ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY DC PR").split()
-_STREET = (r"(?:Street|St\.|Avenue|Ave\.?|Road|Rd\.?|Boulevard|Blvd\.?|Lane|Ln\.?|Drive|Court|Ct\.?|Place|"
-           r"Pl\.?|Terrace|Circle|Highway|Hwy\.?|Parkway|Pkwy\.?|Square|Sq\.?|Crescent|Close|Way|"
-           r"street|avenue|road|boulevard|lane|drive|court|place|terrace|circle|highway|parkway)")
+_STATE_NAMES = (r"(?:Alabama|Alaska|Arizona|Arkansas|California|Colorado|Connecticut|Delaware|Florida|Georgia|"
+                r"Hawaii|Idaho|Illinois|Indiana|Iowa|Kansas|Kentucky|Louisiana|Maine|Maryland|Massachusetts|"
+                r"Michigan|Minnesota|Mississippi|Missouri|Montana|Nebraska|Nevada|New Hampshire|New Jersey|"
+                r"New Mexico|New York|North Carolina|North Dakota|Ohio|Oklahoma|Oregon|Pennsylvania|Rhode Island|"
+                r"South Carolina|South Dakota|Tennessee|Texas|Utah|Vermont|Virginia|Washington|West Virginia|"
+                r"Wisconsin|Wyoming|Ontario|Quebec|British Columbia|Alberta|Brooklyn|Queens|Manhattan|Bronx)")
+_STATE = rf"(?:{'|'.join(_STATES)}|{_STATE_NAMES})"
+_STREET = (r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|court|ct|place|pl|terrace|ter|"
+           r"circle|cir|highway|hwy|parkway|pkwy|square|sq|crescent|cres|close|way|row|alley|trail|trl|"
+           r"walk|grove|gardens|mews|hill|heights|pike|turnpike|expressway)\.?")
+_CAP = r"[A-Z][\w'’.-]*"
+#: a value after an identifier's cue word: letters and digits with at least two digits ("A0092213", "1EG4-TE5-MK73",
+#: "KX19 BZT", "4403 9921 0076", "(01)00643169007222(17)160128")
+_VALUE = (r"(?P<v>#?(?=[\w(.:-]*\d[\w(.:-]*\d|[A-Z]{2,4} \d{2,})[A-Za-z0-9(][\w().:/-]*[A-Za-z0-9)]"
+          r"(?:[ ](?=[A-Z0-9]{2,8}\b)(?=[A-Z]*\d|[A-Z]{2,4}\b)[A-Z0-9]{2,8}\b)*)")
+_SEP = r"(?:\s*(?:number|numbers|num\.?|no\.?|nos\.?|#|id|ids|code|is|was|are|reads|of|on file|:|=|-)\s*)*\s*"
 
-# ------------------------------------------------------------------------------ patterns
+_CUED: list[tuple[str, str]] = [
+    ("SSN", r"ssn|ss#|social security(?: card)?"),
+    ("PLAN", r"medicare(?: beneficiary)?(?: card)?|medicaid|mbi|hicn|member(?:ship)?|policy|subscriber|"
+             r"beneficiary|insurance(?: card)?|insurer|health plan|plan|group|bcbs|cigna|aetna|humana|kaiser"),
+    ("MRN", r"mrn|mr|medical record|health record|record|chart|hospital|unit|patient|nhs|emr|ehr|hospital record"),
+    ("ACCOUNT", r"account|acct\.?|a/c|billing(?: ref(?:erence)?| account)?|invoice|card|credit card|debit card|"
+                r"iban|bank account|routing"),
+    ("LICENSE", r"(?:driver'?s?|driving|nursing|medical|rn|professional|state)?\s*licen[cs]e|dl|dea|npi|"
+                r"certificate|cert\.?|passport|permit|registration(?! plate)"),
+    ("VEHICLE", r"(?:licen[cs]e |number |registration )?plates?|(?:car|vehicle|truck|van|motorbike) "
+                r"(?:registration|reg\.?|plate|id|number|tag)|reg\.?|vin|vehicle id|truck|tag"),
+    ("DEVICE", r"serial|s/n|sn|device(?: id| serial)?|udi|imei|mac address|transmitter(?: id| serial)?|"
+               r"implant(?: id| card)?|pump(?: serial)?|model/serial"),
+    ("BIOMETRIC", r"fingerprint(?: template| hash)?|thumbprint|voiceprint|voice print|retina(?:l)? scan|"
+                  r"iris scan|face ?print|palm ?print|biometric(?: id| template| hash)?|gait signature|"
+                  r"dna profile"),
+    ("ID", r"(?:subject|study|participant|research|trial subject|employee|staff|student|case|claim|reference|"
+           r"ref|confirmation|ticket|order|accession|specimen|sample|barcode|prescription|rx|lab|visit|encounter|"
+           r"booking|tracking|customer|client|badge|id|identifier)"),
+]
+_CUED_RE = [(kind, re.compile(rf"(?i:\b(?:{cue}))(?![\w/]){_SEP}{_VALUE}")) for kind, cue in _CUED]
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("EMAIL", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
-    ("URL", re.compile(r"\b(?:https?://|ftp://|www\.)[^\s<>\"')\]]+", re.I)),
-    ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b|\b(?:SSN|social security(?: number| no\.?)?)[\s:#]*\d{9}\b", re.I)),
-    ("FAX", re.compile(r"\bfax(?:\s*(?:no\.?|number|#))?\s*[:#]?\s*(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b",
-                       re.I)),
+    # john dot smith at gmail dot com / maria_g [at] yahoo [dot] com / t.oconnor(at)hospital.org
+    ("EMAIL", re.compile(
+        r"(?i)\b[a-z0-9._%+-]+(?:\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*[a-z0-9_%+-]+)*"
+        r"(?:\s*(?:\[at\]|\(at\)|\{at\}|<at>)\s*|\s+at\s+)"
+        r"[a-z0-9-]+(?:\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*[a-z0-9-]+)*"
+        r"\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*"
+        r"(?:com|org|net|edu|gov|mil|int|info|biz|io|co|me|uk|us|ca|de|fr|au|in|nl|ie|nz|za|es|it|ch|se|no|dk)\b")),
+    ("URL", re.compile(r"(?i)\b(?:https?://|ftp://|www\.)[^\s<>\"')\]]+")),
+    ("URL", re.compile(r"(?i)(?<![@\w.-])(?:[a-z0-9-]+\.)+(?:com|org|net|edu|gov|io|co|me|info|uk|us|ly|app|health)"
+                       r"(?:/[^\s<>\"')\]]*)?(?![\w.-]*@)")),
+    ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    ("FAX", re.compile(r"(?i)\bfax(?:\s*(?:no\.?|number|#|on|to|:))*\s*[:#]?\s*"
+                       r"(\+?\d[\d\s().-]{8,17}\d)\b")),
     ("PHONE", re.compile(r"(?<![\w/.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"
-                         r"|\+\d{1,3}[\s.-]?\d{2,4}[\s.-]?\d{3,4}[\s.-]?\d{3,4}\b", re.I)),
-    ("MRN", re.compile(r"\b(?:MRN|MR#|medical record(?: number| no\.?| #)?|record (?:number|no\.?|#)|"
-                       r"acct\.?|account(?: number| no\.?| #)?|patient (?:id|number|no\.?)|chart(?: number| no\.?| #)|"
-                       r"member (?:id|number)|policy (?:number|no\.?|#)|health plan (?:id|number|no\.?)|"
-                       r"beneficiary (?:id|number)|medicare (?:id|number)|NHS (?:number|no\.?)|"
-                       r"(?:license|licence|certificate|serial|device) (?:number|no\.?|#))"
-                       r"\s*(?:is|was)?\s*[:#.]?\s*#?\s*[A-Z]{0,3}-?\d[\d-]{3,}[A-Z]?\b", re.I)),
+                         r"|(?<![\w/.-])\+\d{1,3}[\s.-]?(?:\(?\d{1,4}\)?[\s.-]?){1,4}\d{2,4}\b"
+                         r"|(?<![\w/.,-])1?\d{10}(?![\w/.,-]\d|\d)"  # 5551234567
+                         r"|(?<![\w/.-])0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4}\b")),  # 07700 900461
+    ("PHONE", re.compile(r"(?<![\w/.-])\d{3}[.-]\d{4}\b(?![./-]\d)")),  # 555-0143
+    # Medicare Beneficiary Identifier: 1EG4-TE5-MK73
+    ("PLAN", re.compile(r"\b[1-9][A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{2}\d{2}\b")),
+    # vehicle identification number: 17 characters, no I, O or Q
+    ("VEHICLE", re.compile(r"\b(?=[A-HJ-NPR-Z0-9]*\d)(?=(?:[A-HJ-NPR-Z0-9]*[A-HJ-NPR-Z]){3})[A-HJ-NPR-Z0-9]{17}\b")),
+    ("DEVICE", re.compile(r"\b(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\b")),  # a MAC address
+    ("ACCOUNT", re.compile(r"\b\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}\b"  # card numbers
+                           r"|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b")),  # IBAN
+    ("ID", re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{16,}\b", re.I)),  # hashes, tokens
+    ("ID", re.compile(r"(?<![\w.,/-])\d{3,5}(?:[ -]\d{3,5}){2,}(?![\w.,/-]*\d)")),  # grouped long numbers
     ("DATE", re.compile(
-        # 01/02/2024, 1-2-24, 2024-01-02, 2024/01/02
-        r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/-]\d{1,2}[/-]\d{1,2})\b(?![/.-]\d)"
-        # March 3, 2021 / Mar. 3rd / March 3
-        rf"|\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?\b(?:,?\s+\d{{4}}\b)?"
-        # 3 March 2021 / 3rd of March
-        rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}(?:,?\s+\d{{4}}\b)?"
-        # March 2021 (month + year is more precise than a year)
-        r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)"
-        r"\s+(?:of\s+)?\d{4}\b")),
-    ("ADDRESS", re.compile(rf"\b\d{{1,6}}[A-Za-z]?\s+(?:(?:[NSEW]\.?|North|South|East|West)\s+)?"
-                           rf"(?:[A-Za-z][a-z]+\.?\s+){{1,3}}{_STREET}(?![A-Za-z])"
-                           r"(?:,?\s*(?:Apt|Apartment|Suite|Unit|#)\.?\s*[A-Za-z0-9-]+)?"
-                           r"|\bP\.?\s?O\.?\s+Box\s+\d+\b")),
-    ("ZIP", re.compile(rf"(?<=[,\s](?:{'|'.join(_STATES)})\s)\d{{5}}(?:-\d{{4}})?\b"
-                       r"|\b(?:zip|zip code|postal code|zipcode)\s*[:#]?\s*\d{5}(?:-\d{4})?\b")),
+        # 01/02/2024, 1-2-24, 2024-01-02, 07.11.1954
+        r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2})\b(?![/.-]\d)"
+        # (Tuesday) March 3(rd)(, 2021)
+        rf"|(?:{_WEEKDAY})?\b{_MONTH_ANY}\s+\d{{1,2}}{_ORD}\b(?!\s*(?:mg|g|ml|units|%|mm|cm|kg))(?:,?\s+\d{{4}}\b)?"
+        # (the) 3(rd) (of) March (2021)
+        rf"|(?:{_WEEKDAY})?(?:\bthe\s+)?\b\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MONTH_ANY}(?![a-z])(?:,?\s+\d{{4}}\b)?"
+        # March 2021: a month with its year is more precise than a year
+        rf"|\b(?i:january|february|march|april|june|july|august|september|october|november|december|"
+        rf"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?\s+(?:of\s+)?(?:19|20)\d\d\b|\bMay\s+(?:19|20)\d\d\b"
+        # holidays
+        r"|\b(?i:christmas(?: eve| day)?|new year'?s(?: eve| day)?|thanksgiving(?: day)?|easter(?: sunday)?|"
+        r"halloween|independence day|boxing day|valentine'?s day)\s+(?:19|20)\d\d\b")),
+    ("AGE", re.compile(
+        r"(?<![\w.>≥+-])(?:9\d|1[0-2]\d)\s*-?\s*(?:years?|yrs?|y)(?:\s*-?\s*old|\s+of\s+age)\b(?!\s*(?:or|and)\s+"
+        r"(?:older|over|above))"
+        r"|(?<![\w.>≥+-])(?:9\d|1[0-2]\d)\s*-?\s*(?:yo|y/o|y\.o\.?|yr-old|yo[mf])(?![a-z])"
+        r"|(?<![\w.>≥+-])(?:9\d|1[0-2]\d)(?:\s*-\s*|\s+)(?:year|yr)s?(?=\s*-?\s*(?:old|female|male|man|woman|"
+        r"lady|gentleman|patient|boy|girl|with|w/)\b)"
+        r"|\bninety[- ](?:one|two|three|four|five|six|seven|eight|nine)[- ]years?[- ]old\b"
+        r"|\b(?:one hundred|a hundred)(?:[- ]and)?(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
+        r"[- ]years?[- ]old\b", re.I)),
+    ("ADDRESS", re.compile(
+        rf"\b\d{{1,6}}[a-z]?,?\s+(?:(?:[nsew]\.?|north|south|east|west)\s+)?"
+        rf"(?:(?!(?:the|a|an|of|by|per|to|in|on|at|for|mg|ml|times|tablets?|days?|weeks?|hours?|doses?|units?)\b)"
+        rf"[a-z][\w'’.-]*\s+){{1,3}}{_STREET}(?![\w])"
+        r"|\b\d{1,5},?\s+(?:rue|avenue|via|calle|avenida|strada|chemin|boulevard|plaza|piazza|platz|stra(?:ss|ß)e)"
+        r"(?:\s+[\w'’-]+){1,4}"
+        r"|\bp\.?\s?o\.?\s+box\s+\d+\b"
+        r"|\b(?:apt|apartment|suite|ste|unit|flat|room|rm)\.?\s*#?\s*\d+[a-z]?\b(?=\s*(?:,|$|\s+(?:and|in|at)\b))", re.I)),
+    ("ZIP", re.compile(r"(?<![\w-])\d{5}-\d{4}\b")),
+    ("ZIP", re.compile(r"(?i)\b(?:zip code|zipcode|zip|postal code|postcode|post code)(?:\s+(?:is|was|of))?\s*[:#]?"
+                       r"\s*((?=[A-Z]*\d)[A-Z0-9]{3,5}(?:[\s-](?=[A-Z]*\d)[A-Z0-9]{3,4})?)\b")),
+    ("ZIP", re.compile(rf"(?:,\s*|\s){_STATE}\.?,?\s+(\d{{5}})\b")),
+    ("ZIP", re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b")),  # UK postcodes
     ("IP", re.compile(r"\b(?:(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\.){3}(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)\b"
                       r"|(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")),
+    # geography below a state: "lives in Tulsa", "Eau Claire, WI", "Hillsborough County", "St. Mary's Hospital"
+    ("ADDRESS", re.compile(
+        r"(?i:\b(?:lives?|living|resides?|residing|resident|residents|moved|relocated|born|grew up|hometown|"
+        r"located|based|stays?|staying|visiting|home|house|farm|address)\s+(?:is\s+)?(?:in|at|to|of|near|on|"
+        r"outside|from)\s+(?:the\s+)?(?:(?:city|town|village|suburb|county)\s+of\s+)?)"
+        r"((?:[A-Z][\w'’.-]*)(?:[ -](?:[A-Z][\w'’.-]*|de|du|la|le|of|on|upon|sur))*)")),
+    ("ADDRESS", re.compile(rf"\b(?:[A-Z][a-z'’.-]+\s){{0,2}}[A-Z][a-z'’.-]+,\s+{_STATE}\b(?!-)")),
+    ("ADDRESS", re.compile(r"\b(?:[A-Z][\w'’.-]+\s){1,3}(?:County|Parish|Borough|Township|Municipality)\b")),
+    ("FACILITY", re.compile(
+        r"\b(?:(?:St\.?|Saint|Mount|Mt\.?)\s+)?(?:[A-Z][\w'’.-]*[ -]){1,4}"
+        r"(?:Hospital|Medical Cent(?:er|re)|Health Cent(?:er|re)|Clinic|Infirmary|Hospice|Nursing Home|"
+        r"Care Home|Care Cent(?:er|re)|Rehabilitation Cent(?:er|re)|Rehab|Surgery Cent(?:er|re)|Health System|"
+        r"Medical Group|Nursing Facility|Retirement Home|Assisted Living|Memorial|Healthcare|Health)\b")),
 ]
 
-#: month/day without a year, only after a date context word: "DOB 4/12", "admitted on 3/14"
-_DATE_CONTEXT = re.compile(r"\b(?:DOB|D\.O\.B\.?|born(?: on)?|(?:admitted|discharged|seen|operated|"
-                           r"died|delivered) on)[:\s]+(\d{1,2}/\d{1,2})\b(?![/.-]\d)", re.I)
-#: a phone number announced by a context word: "phone 555 1234 567", "cell: 0412 345 678"
-_PHONE_CONTEXT = re.compile(r"\b(?:phone|tel|telephone|cell|mobile|call(?: me)?(?: at)?|text me(?: on| at)?)\s*"
-                            r"(?:no\.?|number|#)?\s*[:#]?\s*(?:on\s+|at\s+)?(\+?\d[\d\s().-]{6,15}\d)\b", re.I)
-_ZIP_CI = re.compile(r"\b(?:zip|zip code|postal code|zipcode)\s*[:#]?\s*\d{5}(?:-\d{4})?\b", re.I)
-_ZIP_AFTER_ADDRESS = re.compile(r"^,?\s*(?:[A-Z][a-z]+(?:\s[A-Z][a-z]+)?,?\s+)?(?:[A-Z]{2}\s+)?(\d{5}(?:-\d{4})?)\b")
+#: words that make a capitalised place or facility generic, not a place: "a University Hospital", "Texas"
+_GENERIC = frozenset("""
+    the a an university teaching general community regional district county city state national public private
+    academic rural urban tertiary children's childrens veterans va military psychiatric mental memorial
+    hospital clinic outpatient inpatient primary secondary medical health care emergency department and of in
+    at for new district royal central north south east west northern southern eastern western
+    """.split())
 
-_NAME_PATTERNS = [
-    # Mr. John Smith, Dr Jones, Mrs. O'Brien
-    re.compile(rf"\b{_TITLE}\s+(?:{_CAP_WORD}\s+){{0,2}}{_CAP_WORD}"),
-    # patient Jane Doe, pt John, my mother Mary Jones, named Alex Kim
-    re.compile(rf"(?i:\b(?:patient|pt\.?|client|named|called|my (?:mother|father|mom|dad|son|daughter|wife|"
-               rf"husband|brother|sister|grandmother|grandfather|partner|friend|child|baby|patient)))"
-               rf"\s+,?\s*({_CAP_WORD}(?:\s+{_CAP_WORD}){{0,2}})"),
-    # my name is John Smith / I am Maria / I'm Sarah Lee / this is Tom
-    re.compile(rf"(?i:\b(?:my name is|name\s*:|i am|i'm|this is|signed|sincerely,?))\s+"
-               rf"({_CAP_WORD}(?:\s+{_CAP_WORD}){{0,2}})"),
-    re.compile(r"(?i:\bmy name is)\s+([a-z][a-z'-]+(?:\s+[a-z][a-z'-]+)?)(?=[\s,.;]|$)"),
-    # Any Two-Capitalised-Words directly followed by DOB / MRN / age
-    re.compile(rf"\b({_CAP_WORD}\s+{_CAP_WORD}(?:\s+{_CAP_WORD})?)(?=,?\s*\(?(?:DOB|D\.O\.B|MRN|born|aged?\s+\d|"
-               r"\d{1,3}\s*(?:yo|y/o|y\.o\.|years? old|-year-old)))"),
-]
-_EPONYM_USE = re.compile(r"(?:['’]s)?\s+(?:disease|syndrome|score|sign|palsy|criteria|classification|"
-                         r"test|scale|formula|equation|tear|sarcoma|lymphoma|triad|phenomenon)\b", re.I)
-_FIRST_LAST = re.compile(rf"\b({_CAP_WORD})(\s+[A-Z]\.)?(\s+{_CAP_WORD})?")
-_NOT_A_NAME_AFTER_CONTEXT = frozenset(
-    "with has had is was who presents presenting presented and but the a an on in of for to at from has "
-    "reports denies complains on taking".split())
-
-
-def _names(text: str) -> list[tuple[int, int]]:
-    spans: list[tuple[int, int]] = []
-    words_all = re.findall(r"[A-Za-z][A-Za-z']+", text)
-    # Title Case Text (article titles, headings): capitals carry no signal, keep only strong patterns
-    headline = len(words_all) >= 6 and sum(w[0].isupper() for w in words_all) >= 0.6 * len(words_all)
-    for i, pat in enumerate(_NAME_PATTERNS):
-        if headline and i == 1:
-            continue
-        for m in pat.finditer(text):
-            if headline and i == 0 and "." not in m.group(0).split()[0]:
-                continue  # "Miss Cancers" in a title; "Mr. Smith" still counts
-            if pat.groups:
-                start, end = m.span(1)
-                words = m.group(1).split()
-            else:
-                start, end = m.span()
-                words = m.group(0).split()[1:]
-            # trim trailing words that are not names ("Jane Doe Has", "John Presents")
-            while words and (words[-1].lower() in _NOT_A_NAME_AFTER_CONTEXT or words[-1].lower() in _EPONYMS):
-                end = start + text[start:end].rfind(words[-1]) - 1
-                words = words[:-1]
-            if not words or any(w.lower().rstrip("'s") in _EPONYMS or w.lower() in _EPONYMS for w in words):
-                continue
-            if i == 2 and len(words) == 1 and words[0].lower() not in _FIRST_NAMES and "name" not in m.group(0).lower():
-                continue  # "I am Diabetic" / "this is Metformin": only known first names after "I am"
-            spans.append((start, max(start, end)))
-    # a known first name, optionally followed by an initial and a capitalised surname
-    for m in ([] if headline else _FIRST_LAST.finditer(text)):
-        first = m.group(1)
-        if first.lower() not in _FIRST_NAMES:
-            continue
-        surname = m.group(3)
-        if surname and surname.strip().lower() in _EPONYMS and _EPONYM_USE.match(text[m.end():]):
-            surname = None  # "Down syndrome", "Bell's palsy"
-        at_sentence_start = m.start() == 0 or re.search(r"[.!?:]\s*$", text[: m.start()]) is not None
-        if surname:
-            spans.append((m.start(), m.end()))
-        elif not at_sentence_start or re.match(r"\s*[,(]\s*(?:DOB|MRN|\d{1,3}\s*(?:yo|y/o|years?))", text[m.end():]):
-            # a lone known first name mid-sentence ("my son Jacob is 4") is still an identifier
-            spans.append((m.start(), m.end(1)))
-    return [(s, e) for s, e in spans if e > s]
+#: month/day without a year: "3/4", "14/02" — not scores, fractions of a dose, pain or power grades
+_SHORT_DATE = re.compile(r"(?<![\w/.,+-])(\d{1,2})/(\d{1,2})(?![\w/.,]*\d|\s*(?:mg|ml|mcg|g|%|mmhg)\b)")
+_SHORT_DATE_CUE = re.compile(
+    r"(?i)\b(?:on|since|from|until|till|by|before|after|dated?|admitted|discharged|seen|born|dob|d\.o\.b\.?|"
+    r"visit(?:ed)?|appointment|appt|surgery|procedure|operated|delivered|died|last|next|due|started|stopped|"
+    r"began|starting|effective|as of|lmp|edd|scheduled|booked|last seen|seen on|of)\W*$")
+_NOT_DATE_BEFORE = re.compile(r"(?i)\b(?:grade|grades|stage|class|score|nyha|gcs|apgar|power|strength|murmur|pain|"
+                              r"ratio|about|approximately|only|over|under|nearly|almost|acuity|vision|level|levels|"
+                              r"dilution|titer|titre|take|takes|taking|give|given|of|to|or|and|vs|versus)\W*$")
+_NOT_DATE_AFTER = re.compile(r"(?i)^\s*(?:of|tablets?|tabs?|pills?|caps?|capsules?|teaspoons?|tsp|cups?|doses?|"
+                             r"strength|inch|inches|miles?|neutropenia|toxicit(?:y|ies)|adverse|events?|aes?|grade|"
+                             r"murmur|power|pain|or|and|to|vs|respond|responded|patients|vision|acuity|"
+                             r"monitoring|care|access|support|coverage|availability|ratio|split|rule|dilution)\b")
+#: ages announced in words: "she is 101", "Amara Okafor, 94,"
+_AGE_SAID = re.compile(r"(?i)\b(?:she|he|i|patient|pt|mother|father|grand\w*|mom|mum|dad|husband|wife|aunt|uncle|"
+                       r"who)(?:'s|’s| is| was| turned| turns| will be| am|'m|’m| aged?)\s+(9\d|1[0-2]\d)\b"
+                       r"(?![\d.,/%]|\s*(?:mg|kg|lbs?|bpm|%|mmhg|percent|beats|/|kilos|pounds|degrees|or older|"
+                       r"and older|or over|\+))")
+_AGE_CUE = re.compile(r"(?i)\b(?:aged?|age:|age is|age of)\s+(9\d|1[0-2]\d)\b(?!\s*(?:\+|or older|and older|or over|"
+                      r"and over|or above|years? (?:and|or) (?:older|over)|-\d|to \d|and \d))")
+#: a number that is an identifier: seven digits or more, not a PubMed, trial, DOI or SNP id, not a quantity
+_LONG_NUMBER = re.compile(r"(?<![\w.,/-])(\d{7,})(?![\w.,/-]*\d)")
+_NOT_ID_BEFORE = re.compile(r"(?i)(?:pmid|pmcid|nct|doi|isbn|issn|rs|gse|cid|pubmed|clinicaltrials\.gov|"
+                            r"cas|pmc|ec)[\s:#]*$")
+_UNITS_AFTER = re.compile(r"(?i)^\s*(?:iu|units?|u\b|cells|copies|cfu|mg|mcg|g\b|ml|/|per|people|patients|"
+                          r"persons|cases|deaths|individuals|participants|years|dollars|usd|\$)")
 
 
 def _valid_ip(candidate: str) -> bool:
@@ -209,42 +248,99 @@ def _valid_ip(candidate: str) -> bool:
     return True
 
 
+def _short_dates(text: str) -> list[tuple[int, int]]:
+    out = []
+    for m in _SHORT_DATE.finditer(text):
+        a, b = int(m.group(1)), int(m.group(2))
+        if not ((1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)):
+            continue  # 120/80, 20/20
+        before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 40]
+        if _NOT_DATE_AFTER.match(after):
+            continue
+        cued = _SHORT_DATE_CUE.search(before) is not None
+        fraction = b in (2, 3, 4, 5, 6, 8, 10) and a < b or b == 10 or a == b
+        if not cued and (fraction or _NOT_DATE_BEFORE.search(before)):
+            continue
+        if cued and _NOT_DATE_BEFORE.search(before) and not re.search(r"(?i)\b(?:on|since|dob|born|seen|admitted|"
+                                                                      r"discharged|last|lmp)\W*$", before):
+            continue
+        out.append(m.span())
+    return out
+
+
+def _generic_place(span_text: str) -> bool:
+    words = [w.lower().strip(".,'’") for w in re.split(r"[\s-]+", span_text) if w]
+    from medcite.llm.phi_names import PLACES
+
+    return all(w in _GENERIC or w in PLACES or w in ("st", "saint", "mount", "mt") for w in words)
+
+
 def find_phi(text: str) -> list[PHIMatch]:
-    """Every Safe Harbor identifier found in ``text``, in order, without overlaps (longest wins)."""
+    """Every Safe Harbor identifier found in ``text``, in order; overlapping finds are merged."""
     if not text:
         return []
     found: list[tuple[int, int, str]] = []
     for kind, pat in _PATTERNS:
         for m in pat.finditer(text):
+            start, end = m.span(1) if pat.groups and m.group(1) is not None and kind != "ACCOUNT" else m.span()
             if kind == "IP" and not _valid_ip(m.group(0)):
                 continue
-            found.append((m.start(), m.end(), kind))
-    for m in _ZIP_CI.finditer(text):
-        found.append((m.start(), m.end(), "ZIP"))
-    for m in _PHONE_CONTEXT.finditer(text):
-        found.append((m.start(1), m.end(1), "PHONE"))
-    for m in _DATE_CONTEXT.finditer(text):
-        found.append((m.start(1), m.end(1), "DATE"))
-    # a ZIP code right after a street address ("12 Main Street, Springfield, IL 62704")
-    for s, e, kind in list(found):
-        if kind == "ADDRESS":
-            z = _ZIP_AFTER_ADDRESS.match(text[e:])
-            if z:
-                found.append((e + z.start(1), e + z.end(1), "ZIP"))
-    for s, e in _names(text):
-        found.append((s, e, "NAME"))
-    priority = {"EMAIL": 0, "URL": 1, "SSN": 2, "MRN": 3, "FAX": 4, "PHONE": 5, "IP": 6, "DATE": 7,
-                "ADDRESS": 8, "ZIP": 9, "NAME": 10}
-    found.sort(key=lambda t: (t[0], -(t[1] - t[0]), priority[t[2]]))
-    out: list[PHIMatch] = []
-    for s, e, kind in found:
-        if out and s < out[-1].end:
-            prev = out[-1]
-            if e - s > prev.end - prev.start and priority[kind] <= priority[prev.kind]:
-                out[-1] = PHIMatch(kind, prev.start, max(e, prev.end), text[prev.start:max(e, prev.end)])
+            if kind in ("ADDRESS", "FACILITY") and _generic_place(text[start:end]):
+                continue
+            if kind == "ADDRESS" and pat.groups and text[start:end].lower().strip(".") in _GENERIC:
+                continue
+            if kind == "URL" and "." not in m.group(0).strip("."):
+                continue
+            if kind == "AGE" and re.search(r"(?i)(?:over|above|older than|beyond|>|≥|\+)\s*$", text[:start]):
+                continue  # "over 90 years of age": Safe Harbor's own aggregate
+            if kind == "FACILITY" and re.match(r"(?i)\s+(?:diet|protocol|guidelines?|criteria|study|trial|score|"
+                                               r"classification|method|approach|model)\b", text[end:]):
+                continue
+            found.append((start, end, kind))
+    for kind, pat in _CUED_RE:
+        for m in pat.finditer(text):
+            value = m.group("v")
+            if len(re.sub(r"\W", "", value)) < 4 or re.fullmatch(r"\d{1,3}(?:\.\d+)?", value):
+                continue
+            if _UNITS_AFTER.match(text[m.end():]) and not re.search(r"[A-Za-z]", value):
+                continue
+            found.append((m.start("v"), m.end("v"), kind))
+    for m in _LONG_NUMBER.finditer(text):
+        if _NOT_ID_BEFORE.search(text[max(0, m.start() - 20):m.start()]) or _UNITS_AFTER.match(text[m.end():]):
             continue
-        out.append(PHIMatch(kind, s, e, text[s:e]))
-    return out
+        found.append((m.start(1), m.end(1), "ID"))
+    for s, e in _short_dates(text):
+        found.append((s, e, "DATE"))
+    for pat in (_AGE_SAID, _AGE_CUE):
+        for m in pat.finditer(text):
+            found.append((m.start(1), m.end(1), "AGE"))
+    names = find_names(text)
+    for s, e in names:
+        found.append((s, e, "NAME"))
+        # an age right after a name: "Amara Okafor, 94, from …"
+        a = re.match(r",?\s*\(?(9\d|1[0-2]\d)\b(?!\s*(?:mg|kg|%|/))", text[e:])
+        if a:
+            found.append((e + a.start(1), e + a.end(1), "AGE"))
+    return _merge(text, found)
+
+
+_PRIORITY = {k: i for i, k in enumerate(
+    ["EMAIL", "URL", "SSN", "PLAN", "MRN", "ACCOUNT", "LICENSE", "VEHICLE", "DEVICE", "BIOMETRIC", "FAX", "PHONE",
+     "IP", "DATE", "AGE", "ADDRESS", "FACILITY", "ZIP", "NAME", "ID"])}
+
+
+def _merge(text: str, found: list[tuple[int, int, str]]) -> list[PHIMatch]:
+    """Overlapping finds become one span, of the kind named by the more specific rule."""
+    found.sort(key=lambda t: (t[0], -t[1]))
+    out: list[tuple[int, int, str]] = []
+    for s, e, kind in found:
+        if out and s < out[-1][1]:
+            ps, pe, pk = out[-1]
+            better = pk if (_PRIORITY[pk], -(pe - ps)) <= (_PRIORITY[kind], -(e - s)) else kind
+            out[-1] = (ps, max(pe, e), better)
+            continue
+        out.append((s, e, kind))
+    return [PHIMatch(kind, s, e, text[s:e]) for s, e, kind in out]
 
 
 def redact(text: str) -> tuple[str, list[PHIMatch]]:
@@ -262,19 +358,24 @@ def redact(text: str) -> tuple[str, list[PHIMatch]]:
     return "".join(parts), matches
 
 
+def redacted(text: str) -> str:
+    """``text`` with every identifier replaced: what medcite stores and logs of a question."""
+    return redact(text)[0]
+
+
 def kinds(matches: list[PHIMatch]) -> list[str]:
     """The distinct kinds in ``matches``, in a stable order."""
     return sorted({m.kind for m in matches})
 
 
-def guard(text: str, *, mode: PHIMode = "redact", endpoint_is_loopback: bool) -> str:
+def guard(text: str, *, mode: PHIMode = "refuse", endpoint_is_loopback: bool) -> str:
     """What may be sent to the LLM endpoint.
 
-    Loopback endpoint or ``mode="off"`` → ``text`` unchanged; ``"refuse"`` → :class:`PHIError` naming
-    the kinds found; ``"redact"`` → the redacted text.
+    Loopback endpoint or ``mode="off"`` → ``text`` unchanged; ``"refuse"`` → :class:`PHIError` naming the kinds
+    found and showing the redacted question; ``"redact"`` → the redacted text.
     """
     if mode not in MODES:
-        raise ConfigError(f"unknown PHI mode {mode!r}", hint="set MEDCITE_LLM_PHI to redact, refuse or off")
+        raise ConfigError(f"unknown PHI mode {mode!r}", hint="set MEDCITE_LLM_PHI to refuse, redact or off")
     if endpoint_is_loopback or mode == "off":
         return text
     new, matches = redact(text)
@@ -285,10 +386,11 @@ def guard(text: str, *, mode: PHIMode = "redact", endpoint_is_loopback: bool) ->
     if mode == "refuse":
         raise PHIError(
             f"the question contains protected health information ({', '.join(found)}) and the LLM endpoint "
-            "is not on this machine",
-            hint="remove the identifiers, set MEDCITE_LLM_PHI=redact, or use an LLM server on 127.0.0.1",
+            f"is not on this machine; without it the question reads: {new!r}",
+            hint="ask that question instead, set MEDCITE_LLM_PHI=redact to send it so, "
+                 "or use an LLM server on 127.0.0.1",
         )
     return new
 
 
-__all__ = ["MODES", "PHIMatch", "PHIMode", "find_phi", "guard", "kinds", "redact"]
+__all__ = ["MODES", "SAFE_HARBOR", "PHIMatch", "PHIMode", "find_phi", "guard", "kinds", "redact", "redacted"]
