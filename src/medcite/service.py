@@ -26,7 +26,7 @@ from medcite.answer.gather import (
 from medcite.answer.related import related_questions, remember_question
 from medcite.answer.schema import Answer
 from medcite.domain import Hit, IngestReport
-from medcite.errors import ConfigError, MedciteError, QueryError
+from medcite.errors import ConfigError, MedciteError, QueryError, StoreError
 from medcite.index.terms import query_terms
 from medcite.retrieve.hybrid import HybridRetriever, Retrieval
 from medcite.index.lexical import Filters, Fts5Index, hits_from_ids
@@ -119,8 +119,9 @@ class Medcite:
         store.set_meta("parser_versions", json.dumps(parser_versions(), sort_keys=True))
         ingestor = Ingestor(store, progress=progress, limits=Limits.from_settings(self.settings))
         report = ingestor.ingest(paths)
-        if report.added or report.updated or report.deleted:
-            self.sync_lexical()
+        # always: an index build that a crash interrupted is finished here, not by the next search (a few ms
+        # when the index is current)
+        self.sync_lexical()
         if ingestor.changed_doc_ids:
             try:
                 report.flagged_articles = self.editorial.flag_changed_documents(
@@ -216,6 +217,11 @@ class Medcite:
                                                  s.lexical_text_weight))
                 except ConfigError:
                     index = None  # tantivy not installed: SQLite FTS5 serves the same queries
+                if index is not None and store.read_only:
+                    try:
+                        index.sync()
+                    except StoreError:
+                        index = None  # a stale index in a read-only folder: FTS5 reads the store itself
             self._lexical = index or Fts5Index(store, weights)
         return self._lexical
 
@@ -649,7 +655,7 @@ class Medcite:
             conn.execute("INSERT INTO threads(thread_id, audience, created_at, updated_at) VALUES (?,?,?,?)",
                          (thread_id, answer.audience, now, now))
             conn.execute("INSERT INTO thread_turns(thread_id, turn, question, answer, created_at) VALUES (?,?,?,?,?)",
-                         (thread_id, 1, _redacted(answer.question), answer.model_dump_json(), now))
+                         (thread_id, 1, _redacted(answer.question), _stored(answer), now))
         return thread_id
 
     def thread(self, thread_id: str) -> list[Answer]:
@@ -673,7 +679,7 @@ class Medcite:
         store = self.open_existing()
         with store.transaction() as conn:
             conn.execute("INSERT INTO thread_turns(thread_id, turn, question, answer, created_at) VALUES (?,?,?,?,?)",
-                         (thread_id, len(turns) + 1, _redacted(answer.question), answer.model_dump_json(),
+                         (thread_id, len(turns) + 1, _redacted(answer.question), _stored(answer),
                           answer.generated_at))
             conn.execute("UPDATE threads SET updated_at = ? WHERE thread_id = ?", (answer.generated_at, thread_id))
         return answer
@@ -696,6 +702,15 @@ class Medcite:
         out = store.stats()
         out["db"] = str(self.settings.db)
         return out
+
+
+def _stored(answer: Answer) -> str:
+    """An answer as a thread keeps it: the JSON with the question's identifiers taken out (PHI guard)."""
+    import json
+
+    from medcite.llm.phi import scrub
+
+    return json.dumps(scrub(answer.model_dump(mode="json"), answer.question), ensure_ascii=False)
 
 
 def _redacted(question: str) -> str:

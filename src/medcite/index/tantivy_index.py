@@ -47,6 +47,7 @@ from typing import Any, Iterator
 from medcite.errors import ConfigError
 from medcite.index.lexical import Filters, LexicalResult
 from medcite.index.terms import fts_or_query, query_terms
+from medcite.store.faults import READ_ONLY_ERRNOS, store_fault
 from medcite.store.sqlite import Store
 
 #: bump when the schema, the analyser or the sidecar layout changes: older folders are rebuilt
@@ -229,7 +230,14 @@ class TantivyIndex:
             yield
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(str(self.path) + ".lock", "a+") as fh:
+        try:
+            fh = open(str(self.path) + ".lock", "a+")
+        except OSError as exc:
+            if exc.errno not in READ_ONLY_ERRNOS:
+                raise
+            yield  # a read-only folder: no process can change the index, so none needs the lock
+            return
+        with fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
@@ -248,12 +256,27 @@ class TantivyIndex:
             self.store = store
             self._seen = None
         started = time.perf_counter()
-        with self._lock():
-            out = self._sync_locked(force_rebuild)
+        try:
+            with self._lock():
+                self._remove_leftovers()
+                out = self._sync_locked(force_rebuild)
+        except (OSError, ValueError, RuntimeError) as exc:  # a full disk or a read-only folder: one clear line
+            fault = store_fault(exc, self.path)
+            if fault is None:
+                raise
+            raise fault from None
         out["seconds"] = round(time.perf_counter() - started, 3)
         self.last_sync = out
         self._sources = None
         return out
+
+    def _remove_leftovers(self) -> None:
+        """Delete side folders of a rebuild that was killed (``.building-<pid>``, ``.old-<pid>``): only the
+        process holding the lock builds or swaps, so under the lock every such folder is left over."""
+        for stale in self.path.parent.glob(f"{self.path.name}.building-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        for stale in self.path.parent.glob(f"{self.path.name}.old-*"):
+            shutil.rmtree(stale, ignore_errors=True)
 
     def _sync_locked(self, force_rebuild: bool) -> dict[str, Any]:
         sid, gen, incremental = self._store_state()
@@ -336,8 +359,17 @@ class TantivyIndex:
                 "deleted": len(ids) - len(rows), "changed": len(ids), "reason": "store changed"}
 
     def _rebuild(self, reason: str) -> dict[str, Any]:
+        """Build a new index in a side folder and swap it in; a failure (a full disk) removes the side folder
+        and leaves the old index as it was."""
         tmp = self.path.with_name(f"{self.path.name}.building-{os.getpid()}")
         shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            return self._build_into(tmp, reason)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    def _build_into(self, tmp: Path, reason: str) -> dict[str, Any]:
         tmp.mkdir(parents=True)
         index = self._tv.Index(self._schema, str(tmp), reuse=False)
         index.register_tokenizer(TOKENIZER, self._analyzer)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import glob
+import os
+import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +25,7 @@ ProgressFn = Callable[[str, int, Path | None], None]
 
 def _parse_worker(parser: Any, path: Path, origin: str, queue: Any, batch: int = 256) -> None:
     """Runs in a forked process: parse ``path`` and send events in batches; errors travel as values."""
+    _die_with_parent()
     try:
         buf: list[Any] = []
         with open_source(path) as stream:
@@ -37,6 +41,29 @@ def _parse_worker(parser: Any, path: Path, origin: str, queue: Any, batch: int =
         queue.put(("error", exc))
     except Exception as exc:  # noqa: BLE001 — a parser bug must reach the parent as a clear error
         queue.put(("error", ParseError(f"unreadable content: {exc}", path=origin)))
+
+
+def _die_with_parent() -> None:
+    """End this worker when the ingest process ends, even by ``kill -9``: an orphan would parse on for
+    minutes holding the store's file descriptors. Linux kills it at once (``PR_SET_PDEATHSIG``); elsewhere
+    a thread notices within half a second that its parent is gone."""
+    parent = mp.parent_process()
+    ppid = parent.pid if parent is not None else os.getppid()
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != ppid:  # the parent died before the line above
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == ppid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="medcite-parent-watch", daemon=True).start()
 
 
 def _ingestible(path: Path) -> bool:

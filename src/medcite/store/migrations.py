@@ -169,6 +169,9 @@ def migrate(conn: sqlite3.Connection, migrations: list[tuple[str, str]] | None =
             continue
         statements = [s for s in _split_sql(sql) if s.strip()]
         conn.execute("BEGIN IMMEDIATE")
+        if conn.execute("SELECT 1 FROM _migrations WHERE name = ?", (name,)).fetchone():
+            conn.execute("COMMIT")  # another process applied it while this one waited for the lock
+            continue
         try:
             for stmt in statements:
                 conn.execute(stmt)

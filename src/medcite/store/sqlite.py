@@ -18,7 +18,8 @@ from medcite.domain import (
     Section,
 )
 from medcite.errors import NotFound, ReindexRequired, StoreError
-from medcite.store.migrations import migrate
+from medcite.store.faults import read_only, store_fault, writable
+from medcite.store.migrations import MIGRATIONS, migrate
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -27,7 +28,6 @@ _PRAGMAS = (
     "PRAGMA cache_size=-65536",
     "PRAGMA mmap_size=134217728",
     "PRAGMA temp_store=MEMORY",
-    "PRAGMA busy_timeout=10000",
 )
 
 
@@ -42,26 +42,77 @@ class Store:
     file is one transaction and a failure rolls all of it back.
     """
 
-    def __init__(self, path: Path | str, *, create: bool = True) -> None:
+    def __init__(self, path: Path | str, *, create: bool = True, busy_timeout: float = 30.0) -> None:
         self.path = Path(path)
+        #: seconds a write waits for another process's write to finish before giving up with a clear error
+        self.busy_timeout = float(busy_timeout)
+        #: opened read-only (the file or its folder cannot be written): reads work, writes raise StoreError
+        self.read_only = False
         if not create and not self.path.exists():
             raise StoreError(
                 f"no evidence store at {self.path}",
                 hint="run `medcite ingest PATH` (or `medcite demo`) first, or point --db / MEDCITE_DB at one",
             )
-        if self.path.parent and not self.path.parent.exists():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            for pragma in _PRAGMAS:
-                self.conn.execute(pragma)
-            self.conn.row_factory = sqlite3.Row
-            migrate(self.conn)
+            if self.path.exists() and not writable(self.path):
+                self._open_read_only()
+            else:
+                if self.path.parent and not self.path.parent.exists():
+                    self.path.parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    self._open_read_write()
+                except sqlite3.OperationalError as exc:
+                    fault = store_fault(exc, self.path)
+                    if fault is None or "read-only" not in fault.message or not self.path.exists():
+                        raise
+                    self._open_read_only()
         except sqlite3.DatabaseError as exc:
+            fault = store_fault(exc, self.path, waited=self.busy_timeout)
+            if fault is not None:
+                raise fault from None
             raise StoreError(
                 f"cannot open the evidence store {self.path}: {exc}",
                 hint="is it a medcite database? Move it aside and re-run `medcite ingest`",
             ) from None
+
+    def _open_read_write(self) -> None:
+        # the busy handler is set before the first statement, so a writer opening it at the same time waits
+        self.conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False,
+                                    timeout=self.busy_timeout)
+        try:
+            for pragma in _PRAGMAS:
+                self.conn.execute(pragma)
+            self.conn.row_factory = sqlite3.Row
+            migrate(self.conn)
+        except BaseException:
+            self.conn.close()
+            raise
+
+    def _open_read_only(self) -> None:
+        """Open for reading only: ``mode=ro``, or ``immutable=1`` when even the WAL index cannot be opened."""
+        from urllib.parse import quote
+
+        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
+        try:
+            conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False,
+                                   timeout=self.busy_timeout)
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn = sqlite3.connect(uri + "&immutable=1", uri=True, isolation_level=None, check_same_thread=False)
+        for pragma in _PRAGMAS[1:]:  # not journal_mode: that is a write
+            conn.execute(pragma)
+        conn.row_factory = sqlite3.Row
+        self.conn, self.read_only = conn, True
+        try:
+            done = {r[0] for r in conn.execute("SELECT name FROM _migrations")}
+        except sqlite3.OperationalError:
+            done = set()
+        if any(name not in done for name, _ in MIGRATIONS):
+            conn.close()
+            raise StoreError(
+                f"the store is read-only: {self.path}, and it needs an upgrade this medcite would write",
+                hint="make the file and its folder writable once and run any medcite command",
+            )
 
     # --- housekeeping ----------------------------------------------------------------------
 
@@ -76,30 +127,64 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.conn.execute("BEGIN IMMEDIATE")
+        """One write transaction. A busy store (another writer past ``busy_timeout``), a full disk or a
+        read-only store raise a clear :class:`StoreError`; nothing of the transaction is kept."""
+        with self.faults():
+            self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
+        except BaseException as exc:
+            if self.conn.in_transaction:  # SQLite may already have rolled back (a full disk)
+                self.conn.execute("ROLLBACK")
+            fault = store_fault(exc, self.path, waited=self.busy_timeout) if isinstance(exc, sqlite3.Error) else None
+            if fault is not None:
+                raise fault from None
             raise
         else:
-            self.conn.execute("COMMIT")
+            with self.faults():
+                try:
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
+
+    @contextmanager
+    def faults(self) -> Iterator[None]:
+        """Turn SQLite and file-system faults (busy, disk full, read-only) into one clear StoreError."""
+        if self.read_only:
+            try:
+                yield
+            except sqlite3.OperationalError as exc:
+                if store_fault(exc, self.path) is None:
+                    raise
+                raise read_only(self.path) from None
+            return
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            fault = store_fault(exc, self.path, waited=self.busy_timeout)
+            if fault is None:
+                raise
+            raise fault from None
 
     def get_meta(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
     def set_meta(self, key: str, value: str) -> None:
-        self.conn.execute(
-            "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )
+        with self.faults():
+            self.conn.execute(
+                "INSERT INTO meta(key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (key, value),
+            )
 
     def check_fingerprint(self, key: str, expected: str, what: str) -> None:
         """Record ``expected`` under ``key`` on first use; raise ReindexRequired on a mismatch."""
         current = self.get_meta(key)
         if current is None:
-            self.set_meta(key, expected)
+            if not self.read_only:
+                self.set_meta(key, expected)
         elif current != expected:
             raise ReindexRequired(
                 f"the store was built with {what} {current!r} but this medcite uses {expected!r}",
