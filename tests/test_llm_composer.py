@@ -270,7 +270,8 @@ PHI_Q = "Mr. John Smith, DOB 03/04/1956, MRN 12345678: what blood pressure targe
 
 
 def test_phi_is_redacted_before_leaving_for_a_non_loopback_endpoint(
-        svc: Medcite, mock_openai: MockOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+        tmp_path: Path, mock_openai: MockOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    svc = make_service(tmp_path, mock_openai.url, llm_phi="redact")
     svc.ask(PHI_Q, llm=True, remember=False)  # loopback: unchanged
     assert "John Smith" in user_prompt(mock_openai.chat_requests()[-1])
     monkeypatch.setattr(llm_composer, "is_loopback", lambda url: False)  # pretend the server is remote
@@ -279,6 +280,7 @@ def test_phi_is_redacted_before_leaving_for_a_non_loopback_endpoint(
     assert "John Smith" not in sent and "03/04/1956" not in sent and "12345678" not in sent
     assert "[NAME]" in sent and "[DATE]" in sent and "[MRN]" in sent
     assert a.metadata["llm"]["phi_redacted"] is True
+    svc.close()
 
 
 def test_phi_refuse_mode_sends_nothing(tmp_path: Path, mock_openai: MockOpenAI,

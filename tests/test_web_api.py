@@ -58,7 +58,7 @@ def test_ask_page_without_javascript_renders_the_full_answer(web_client) -> None
     assert 'href="#ref-1"' in html and 'id="ref-1"' in html
     assert "Guideline" in html and "Quality of evidence" in html
     assert "status-strip" in html and "Unreviewed answer" in html
-    assert "audience=patient" in html  # the audience switch
+    assert "to=patient" in html  # the audience switch
     assert 'name="question"' in html and "/follow-up" in html
     assert "not medical advice" in html
     assert "/doc/local:htn-guideline?passage=" in html  # reference → document page with the passage
@@ -75,7 +75,7 @@ def test_audience_switch_rerenders_for_patients(web_client) -> None:
     r = web_client.get("/ask", params={"q": PATIENT_QUESTION, "audience": "patient"})
     assert r.status_code == 200
     assert "Written for <strong class=\"aud-name\">patients</strong>" in r.text
-    assert "audience=clinician" in r.text
+    assert "to=clinician" in r.text and "?q=" not in str(r.url)  # the switch link; the question is in no address
 
 
 def test_ask_stream_emits_status_then_parts(web_client) -> None:

@@ -162,9 +162,10 @@ class Settings(BaseSettings):
     llm_timeout: float = Field(60.0, gt=0, description="Seconds to wait for the LLM server per request.")
     llm_max_retries: int = Field(3, ge=0, le=10, description="Retries on 429/5xx/timeouts, with backoff.")
     llm_phi: str = Field(
-        "redact",
+        "refuse",
         pattern="^(redact|refuse|off)$",
-        description="PHI guard for non-loopback LLM endpoints: redact, refuse, or off.",
+        description="PHI guard for LLM endpoints off this machine: refuse (the default: the error shows the question "
+                    "with its identifiers replaced), redact (send it so), or off.",
     )
     llm_unsupported: str = Field(
         "drop",

@@ -511,7 +511,7 @@ class LLMComposer:
         fingerprint: str,
         related_questions: list[str],
         stream_callback: Callable[[str], None] | None = None,
-        phi: str = "redact",
+        phi: str = "refuse",
     ) -> Answer:
         t0 = time.perf_counter()
         checker = checker or HeuristicSupportChecker()

@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import random
+import socket
 import time
 from collections import deque
 from collections.abc import Iterator, Mapping
@@ -572,7 +573,11 @@ def check(model: OpenAIChatModel) -> dict[str, Any]:
 
 
 def is_loopback(base_url: str) -> bool:
-    """True when ``base_url`` points at this machine: ``localhost``, 127.0.0.0/8 or ``::1``."""
+    """True when ``base_url``'s host resolves only to 127.0.0.0/8 or ``::1`` (then the PHI guard does not apply).
+
+    The name is resolved (``socket.getaddrinfo``): ``0.0.0.0``, a ``*.localhost`` name that does not resolve to
+    loopback, and a name that does not resolve at all are not loopback.
+    """
     if not base_url:
         return False
     url = base_url.strip()
@@ -584,16 +589,21 @@ def is_loopback(base_url: str) -> bool:
         return False
     if not host:
         return False
-    host = host.rstrip(".").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
+    host = host.rstrip(".").split("%", 1)[0]
     try:
-        ip = ipaddress.ip_address(host.split("%", 1)[0])
-    except ValueError:
+        infos = socket.getaddrinfo(host, None)
+    except (OSError, UnicodeError):
         return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback
+    addresses = set()
+    for info in infos:
+        try:
+            ip = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        except ValueError:
+            return False
+        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+            ip = ip.ipv4_mapped
+        addresses.add(ip)
+    return bool(addresses) and all(ip.is_loopback for ip in addresses)
 
 
 def model_from_env(environ: Mapping[str, str] | None = None, **kwargs: Any) -> OpenAIChatModel | None:

@@ -44,7 +44,7 @@ import ipaddress
 import logging
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from medcite.errors import ConfigError, PHIError
 from medcite.llm.phi_names import find_names
@@ -363,6 +363,38 @@ def redacted(text: str) -> str:
     return redact(text)[0]
 
 
+def scrub(value: Any, question: str) -> Any:
+    """``value`` (an answer's JSON: dicts, lists, strings) with the identifiers of ``question`` taken out.
+
+    Each identifier's text (four characters or more) is replaced by ``[KIND]`` wherever it appears; in the
+    ``question`` and ``metadata`` fields (where query analysis keeps the question's words) the words of a name
+    are replaced one by one too. What the web app and the service store of an answer goes through this.
+    """
+    matches = find_phi(question)
+    if not matches:
+        return value
+    whole = [(re.compile(re.escape(m.text), re.I), f"[{m.kind}]") for m in matches if len(m.text.strip()) >= 4]
+    words = [(re.compile(rf"(?<!\w){re.escape(w)}(?!\w)", re.I), f"[{m.kind}]") for m in matches
+             for w in re.findall(r"\w{3,}", m.text) if m.kind == "NAME" or not w.isdigit() or len(w) >= 5]
+
+    def walk(v: Any, deep: bool) -> Any:
+        if isinstance(v, str):
+            for pat, rep in whole + (words if deep else []):
+                v = pat.sub(rep, v)
+            return v
+        if isinstance(v, dict):
+            return {walk(k, deep) if isinstance(k, str) else k:
+                    walk(x, deep or k in ("question", "metadata")) for k, x in v.items()}
+        if isinstance(v, list | tuple):
+            return [walk(x, deep) for x in v]
+        return v
+
+    out = walk(value, False)
+    if isinstance(out, dict) and "question" in out:
+        out["question"] = redacted(question)
+    return out
+
+
 def kinds(matches: list[PHIMatch]) -> list[str]:
     """The distinct kinds in ``matches``, in a stable order."""
     return sorted({m.kind for m in matches})
@@ -393,4 +425,4 @@ def guard(text: str, *, mode: PHIMode = "refuse", endpoint_is_loopback: bool) ->
     return new
 
 
-__all__ = ["MODES", "SAFE_HARBOR", "PHIMatch", "PHIMode", "find_phi", "guard", "kinds", "redact", "redacted"]
+__all__ = ["MODES", "SAFE_HARBOR", "PHIMatch", "PHIMode", "find_phi", "guard", "kinds", "redact", "redacted", "scrub"]

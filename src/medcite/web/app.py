@@ -272,8 +272,9 @@ async def _favicon() -> Response:
 
 def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> FastAPI:
     """The web app for a :class:`Settings` or an existing :class:`Medcite` (``overrides``: WebConfig fields)."""
-    from medcite.web import admin_pages, api, auth, pages, review_pages
+    from medcite.web import admin_pages, api, auth, pages, privacy, review_pages
 
+    privacy.install()  # the access log keeps no raw question (GET /ask?q=…, /search?q=…)
     service = settings_or_service if isinstance(settings_or_service, Medcite) else Medcite(settings_or_service)
     config = WebConfig.from_settings(service.settings, **overrides)
 

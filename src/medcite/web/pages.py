@@ -83,9 +83,12 @@ async def _answer_page(request: Request, question: str, audience: str) -> Respon
 @router.get("/ask")
 async def ask_get(request: Request, q: str = Query("", max_length=20000),
                   audience: str = Query("clinician", max_length=20)) -> Response:
+    """An old-style link (``/ask?q=…``): answered, kept as a thread (redacted), then 303 to the thread's page,
+    so the question stays in no address bar, history or bookmark. The form posts instead."""
     if not q.strip():
         return RedirectResponse("/", status_code=303)
-    return await _answer_page(request, q, audience)
+    _, thread_id = await _w(request).ask(request, q, audience)
+    return RedirectResponse(f"/thread/{thread_id}", status_code=303)
 
 
 @router.post("/ask")
@@ -116,6 +119,18 @@ async def follow_up(request: Request, thread_id: str) -> Response:
     turns = await w.call("thread", thread_id)
     await w.ask(request, question, turns[-1].audience, thread_id=thread_id)
     return RedirectResponse(f"/thread/{thread_id}#turn-{len(turns) + 1}", status_code=303)
+
+
+@router.get("/thread/{thread_id}/audience")
+async def thread_audience(request: Request, thread_id: str, turn: int = Query(1, ge=1, le=1000),
+                          to: str = Query("patient", max_length=20)) -> Response:
+    """The same question for the other audience: asked again from the thread's (redacted) question."""
+    w = _w(request)
+    turns = await w.call("thread", thread_id)
+    if turn > len(turns):
+        raise NotFound(f"thread {thread_id} has no turn {turn}")
+    _, new_id = await w.ask(request, turns[turn - 1].question, to)
+    return RedirectResponse(f"/thread/{new_id}", status_code=303)
 
 
 @router.get("/editorial-policy")
@@ -198,6 +213,15 @@ async def article_page(request: Request, article_id: str) -> Response:
     return w.render(request, "article.html", {"article": article, "body": body, "answer": answer,
                                               "follow_action": f"/articles/{article.id}/follow-up"},
                     title=article.title, who=who)
+
+
+@router.get("/articles/{article_id}/audience")
+async def article_audience(request: Request, article_id: str, to: str = Query("patient", max_length=20)) -> Response:
+    """An article's question for the other audience, as a new unreviewed answer in a thread."""
+    w = _w(request)
+    article = await w.run(w.editorial.get, article_id, principal(request).user)
+    _, new_id = await w.ask(request, str(article.answer.get("question", "")), to)
+    return RedirectResponse(f"/thread/{new_id}", status_code=303)
 
 
 @router.post("/articles/{article_id}/follow-up")
