@@ -24,6 +24,7 @@ from medcite.answer.gather import (
     question_matches,
 )
 from medcite.answer.related import related_questions, remember_question
+from medcite.answer.safety import names, quotable_hits
 from medcite.answer.schema import Answer
 from medcite.domain import Hit, IngestReport
 from medcite.errors import ConfigError, MedciteError, QueryError, StoreError
@@ -217,11 +218,12 @@ class Medcite:
                                                  s.lexical_text_weight))
                 except ConfigError:
                     index = None  # tantivy not installed: SQLite FTS5 serves the same queries
-                if index is not None and store.read_only:
+                if index is not None:
                     try:
                         index.sync()
-                    except StoreError:
-                        index = None  # a stale index in a read-only folder: FTS5 reads the store itself
+                    except StoreError as exc:  # a stale index on a full disk or in a read-only folder
+                        log.warning("lexical index not usable (%s); searching with SQLite FTS5", exc.message)
+                        index = None  # FTS5 reads the store itself
             self._lexical = index or Fts5Index(store, weights)
         return self._lexical
 
@@ -327,9 +329,24 @@ class Medcite:
 
     def embed(self, progress: Any | None = None, limit: int | None = None) -> dict[str, Any]:
         """Bring the dense index up to date with the store (new passages embedded, stale ones removed)."""
+        if self.open_existing().read_only:
+            from medcite.store.faults import read_only
+
+            raise read_only(self.settings.db)
         result = self.dense_indexer().run(progress=progress, limit=limit)
         self._retriever = None  # pick up the new vectors
         return result
+
+    def dense_lags(self) -> bool:
+        """Whether a dense index exists but holds another number of vectors than the store has passages (an
+        embed was interrupted). Counts only: no embedder is loaded."""
+        from medcite.index.paths import manifest_path
+
+        try:
+            count = int(json.loads(manifest_path(self.vector_path()).read_text())["count"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        return count != self.open_existing().passage_count()
 
     def dense_status(self) -> dict[str, Any]:
         if self.settings.embedder == "none":
@@ -406,13 +423,16 @@ class Medcite:
         terms = list(aq.terms) if aq is not None else query_terms(search_text)
         expansions = list(aq.expansions) if aq is not None else []
         doc_rows = store.document_rows([h.doc_id for h in hits])
+        # evidence is data: instructions in passages are screened out, and only trusted documents are quoted
+        quotable, hits, screened = quotable_hits(hits, doc_rows, names(self.settings.quote_formats),
+                                                 names(self.settings.quote_kinds))
         lexical = retriever.lexical
         if self.settings.composer == "model":
-            comp = self._model_composer().select(q, terms, hits, doc_meta_from_rows(doc_rows), lexical.idf,
+            comp = self._model_composer().select(q, terms, quotable, doc_meta_from_rows(doc_rows), lexical.idf,
                                                  audience, df=lexical.df, expansions=expansions)
         else:
-            comp = self._rules_select(q, terms, expansions, hits, doc_rows, lexical, audience, emphasis, anaphoric,
-                                      retriever)
+            comp = self._rules_select(q, terms, expansions, quotable, doc_rows, lexical, audience, emphasis,
+                                      anaphoric, retriever)
         t_compose = time.perf_counter()
         related = related_questions(store, q, topic=self._topic_words(comp, terms, doc_rows))
         answer = assemble(
@@ -423,17 +443,17 @@ class Medcite:
             metadata={"query": main.analysis, "input_notes": notes, "dense": main.dense_used,
                       "best_cover": round(comp.best_cover, 3),
                       "best_passage_cover": comp.best_passage_cover,
-                      "missing_terms": comp.missing_terms},
+                      "missing_terms": comp.missing_terms, "instructions_screened": screened},
         )
         if chat is not None:  # the LLM composer: the extractive answer above is its fallback
             from medcite.answer.llm_composer import LLMComposer
 
             extractive, s = answer, self.settings
-            answer = LLMComposer().compose(q, audience, hits, doc_rows, model=chat, unsupported=s.llm_unsupported,
+            answer = LLMComposer().compose(q, audience, quotable, doc_rows, model=chat, unsupported=s.llm_unsupported,
                                            fallback=lambda: extractive, fingerprint=store.fingerprint(),
-                                           related_questions=related, phi=s.llm_phi)
+                                           related_questions=related, phi=s.llm_phi, related_hits=hits)
             answer.metadata = {**extractive.metadata, **answer.metadata}
-        if remember and not answer.insufficient_evidence:
+        if remember and not answer.insufficient_evidence and not store.read_only:
             remember_question(store, _redacted(q), audience)
         answer.timings_ms = {
             "retrieve": round((t_retrieve - t0) * 1000, 1),
@@ -455,7 +475,8 @@ class Medcite:
                 # the bi-encoder has its own fitted combiner and thresholds (in the shipped model's record)
                 meta = meta.get("fallback") or model_meta().get("fallback") or {}
             config = RankedConfig(**{k: float(meta[k]) for k in ("answer_prob", "section_prob") if k in meta})
-            self._composer = ModelComposer(model, config, Combiner.from_meta(meta))
+            self._composer = ModelComposer(model, config, Combiner.from_meta(meta),
+                                           drug_words=lambda: self.analyzer().drug_words() if self.analyzer() else frozenset())
         return self._composer
 
     def _rules_select(self, q: str, terms: list[str], expansions: list[Any], hits: list[Hit], doc_rows: Any,

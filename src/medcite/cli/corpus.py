@@ -146,7 +146,8 @@ def ingest(
         with _ingest_progress(len(files), svc.settings.progress) as progress:
             report = svc.ingest(paths, progress=progress)
         _print_report(report, as_json)
-        if embed and svc.settings.embedder != "none" and (report.added or report.updated or report.deleted):
+        changed = report.added or report.updated or report.deleted
+        if embed and svc.settings.embedder != "none" and (changed or svc.dense_lags()):
             _run_embed(svc, quiet=as_json)
         if report.errors:
             raise typer.Exit(1)

@@ -61,6 +61,7 @@ class DenseIndexer:
     def run(self, progress: Callable[[int, int], None] | None = None, limit: int | None = None) -> dict[str, Any]:
         """Embed pending passages and drop stale vectors; ``progress(done, total)`` after each batch."""
         t0 = time.perf_counter()
+        self._remove_leftovers()
         add, stale = self._diff()
         if stale:
             self.vectors.remove(stale)
@@ -86,9 +87,18 @@ class DenseIndexer:
         finally:
             if done or stale:
                 self.vectors.save()
+                self._remove_leftovers()
         seconds = time.perf_counter() - t0
         return {"embedded": done, "removed": len(stale), "seconds": round(seconds, 1),
                 "passages_per_s": round(done / seconds, 1) if seconds and done else 0.0}
+
+    def _remove_leftovers(self) -> None:
+        """Files an embed killed mid-save left behind (the index itself is always whole: see vector.py)."""
+        path = getattr(self.vectors, "path", None)
+        if path is not None:
+            from medcite.index.vector import remove_leftovers
+
+            remove_leftovers(path)
 
     def _texts(self, ids: Iterable[int]) -> list[tuple[int, str]]:
         ids = list(ids)

@@ -128,6 +128,51 @@ def _tmp_name(target: Path) -> Path:
     return target.with_name(f".{target.name}.{os.getpid()}.{threading.get_ident()}.tmp")
 
 
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except (OSError, IndexError):
+        return True
+
+
+def remove_leftovers(path: Path) -> list[str]:
+    """Delete what a killed save left beside the index at ``path``: temp files of processes that are gone,
+    and data files of generations up to the manifest's that the manifest does not name. Returns their names."""
+    path = Path(path)
+    base, stem = path.parent, path.name
+    try:
+        m = read_manifest(path)
+    except (IndexMissingError, ReindexRequired):
+        return []  # a damaged index is for `medcite embed --rebuild` to replace, not for a sweep to guess at
+    keep = set(((m or {}).get("files") or {}).values())
+    gen = int((m or {}).get("generation", 0))
+    removed: list[str] = []
+    for p in base.glob(f".{stem}.*.tmp"):
+        parts = p.name.rsplit(".", 3)  # .<file>.<pid>.<thread>.tmp
+        try:
+            pid = int(parts[1])
+        except (IndexError, ValueError):
+            continue
+        if pid == os.getpid() or not _alive(pid):
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+    prefix = f"{stem}.g"
+    for p in base.glob(f"{stem}.g*"):
+        number = p.name[len(prefix):].split(".", 1)[0]
+        if number.isdigit() and int(number) <= gen and p.name not in keep:
+            p.unlink(missing_ok=True)
+            removed.append(p.name)
+    return removed
+
+
 def _atomic_write_bytes(target: Path, data: bytes) -> None:
     tmp = _tmp_name(target)
     try:

@@ -68,7 +68,13 @@ def store_fault(exc: BaseException, path: Path | str, *, waited: float = 0.0) ->
         if primary == _SQLITE_READONLY or "readonly database" in text:
             return read_only(path)
         if primary == _SQLITE_IOERR or "disk i/o error" in text:
-            # SQLite does not say why a write failed; a full disk or a file-size limit is the usual cause
+            # SQLite does not say why a write failed; a file-size limit (RLIMIT_FSIZE) is one cause it hides
+            limit = _file_size_limit()
+            if limit is not None:
+                return StoreError(
+                    f"the disk is full: cannot write {path} (files may not grow past {limit:,} bytes here)",
+                    hint="raise the file-size limit (ulimit -f) or free some space, and run the command again",
+                )
             return StoreError(
                 f"the disk is full or failing: cannot write {path} ({exc})",
                 hint="free some space, check the disk, and run the command again",
@@ -131,3 +137,13 @@ def _command_of(pid: int) -> str:
         return ""
     text = " ".join([Path(argv[0]).name, *argv[1:]])
     return f" ({text[:80]}{'…' if len(text) > 80 else ''})"
+
+
+def _file_size_limit() -> int | None:
+    try:
+        import resource
+
+        soft = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    except (ImportError, OSError, ValueError):
+        return None
+    return None if soft == resource.RLIM_INFINITY else int(soft)
