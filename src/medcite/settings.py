@@ -76,6 +76,16 @@ class Settings(BaseSettings):
         "sentences and decides whether the corpus answers at all; docs/composer.md) or rules (the older "
         "word-cover rules, kept for comparison).",
     )
+    quote_formats: str = Field(
+        "pubmed,jats,medquad,ngc,spl,jsonl",
+        description="Document formats (comma-separated parser names) whose passages answers may quote; documents "
+        "read by any other parser are listed as related reading only, never quoted. Default: every format "
+        "medcite ships.",
+    )
+    quote_kinds: str = Field(
+        "", description="Document kinds (comma-separated, e.g. `guideline,drug_label,systematic_review`) whose "
+        "passages answers may quote; other documents are related reading only. Empty (the default): every kind.",
+    )
     answer_model_dir: Path | None = Field(
         None, description="Folder holding answer-model.int8.onnx, answer-tokenizer.json and answer-model.json "
         "(default: the model shipped inside the medcite package). Without the files, the bundled bi-encoder "

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from medcite.answer.extractive import BOTTOM, Composition, Scored, kind_label
 from medcite.answer.grading import certainty, level_for
+from medcite.answer.safety import screen
 from medcite.answer.schema import (
     Answer,
     EvidenceQuality,
@@ -107,7 +108,7 @@ def assemble(
         ref = refs[n]
         hit_text = next((h.text for h in hits if h.passage_id == x.passage_id), x.text)
         if all(q.passage_id != x.passage_id for q in ref.quotes):
-            ref.quotes.append(Quote(passage_id=x.passage_id, text=hit_text))
+            ref.quotes.append(Quote(passage_id=x.passage_id, text=screen(hit_text)[0]))  # never an instruction
         if x.grade and not ref.grade:
             ref.grade = x.grade
         return n

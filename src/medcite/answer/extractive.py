@@ -59,6 +59,7 @@ from medcite.answer.sentences import (
     populations,
     strip_glued_heading,
 )
+from medcite.answer.safety import flagged_spans
 from medcite.domain import KIND_LABELS, DocKind, Hit
 from medcite.text import flesch_kincaid_grade, sentence_spans, stem
 
@@ -373,11 +374,14 @@ class ExtractiveComposer:
             # the low cover their title gives them, for quoting more of the answer's lead document.
             about = title_cover >= cfg.about_title_cover and hit.rank <= cfg.about_rank
             spans = sentence_spans(hit.text)
+            flagged = flagged_spans(hit.text)
             for i, (s, e) in enumerate(spans):
                 if i + 1 < len(spans):
                     nxt = _TRAILING_GRADE.match(hit.text, spans[i + 1][0])
                     if nxt is not None and hit.text[e:spans[i + 1][0]].strip() == "":
                         e = nxt.end()  # the grade belongs to this sentence, not to the next one
+                if any(a < e and s < b for a, b, _ in flagged):
+                    continue  # an instruction to a model (or what one introduces) is never quoted
                 raw = hit.text[s:e]
                 lowered = raw.lower()
                 if not about and not any(p in lowered for p in probes):

@@ -23,7 +23,10 @@ Pipeline (``LLMComposer().compose(...)``):
    with their low score and listed in ``metadata.flagged_statements`` (``"flag"``; a sentence with no
    valid citation is dropped in both modes: an uncited claim is never shown). The text is rebuilt from
    the kept sentences with markers renumbered 1..k in order of first use, so every marker has a reference
-   and every reference is cited.
+   and every reference is cited. Whatever it cites, a sentence that reads as an instruction to a model
+   (:func:`is_instruction`) is dropped, and dosing advice ("double the dose", "take 500 mg …") is kept only
+   where a guideline or drug label among the evidence states it (``metadata.llm.instruction_statements``,
+   ``dosing_unbacked``).
 5. **Fallback.** No evidence, an LLM failure (after the client's retries: timeouts, 429/5xx, a truncated
    stream), or no supported sentence → ``fallback()`` (the extractive answer) with
    ``metadata.llm_fallback`` saying why. A PHI refusal (``MEDCITE_LLM_PHI=refuse``) is raised, not hidden.
@@ -336,6 +339,30 @@ def parse_output(text: str) -> tuple[LLMOutput, str]:
 _BULLET = re.compile(r"^(\s*(?:[-*+•]|\d{1,2}[.)])\s+)")
 _HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 _LETTER = re.compile(r"[A-Za-z]")
+#: dosing advice: an instruction to take, give or change a dose ("Double the dose of labetalol", "Take 500 mg
+#: every morning", "the correct dose is 10 mg every day"). The model may write it only where a guideline or a
+#: drug label among the evidence says it.
+_DOSE = (r"(?:dose|doses|dosage|dosing|\d+(?:[.,]\d+)?\s*(?:mg|g|mcg|µg|ug|units?|iu|ml|tablets?|capsules?|puffs?|"
+         r"drops?)\b)")
+_DOSING = re.compile(
+    rf"^\W*(?:please\s+)?(?:double|triple|halve|increase|decrease|reduce|raise|lower|take|give|administer|inject|use|"
+    rf"start|stop|skip|discontinue|titrate|prescribe|add)\b[^.;]{{0,60}}?{_DOSE}|"
+    rf"\b(?:should|must|needs? to|is to|are to|ha(?:ve|s) to)\s+(?:be\s+)?(?:double|triple|halve|increase|decrease|"
+    rf"reduce|take|given|give|administer|inject|start|stop|skip|discontinue|titrate|prescribe)\w*\b[^.;]{{0,60}}?{_DOSE}|"
+    rf"\b(?:double|triple|quadruple|halve)[sd]?\s+(?:the\s+|their\s+|your\s+|a\s+|his\s+|her\s+)?(?:\w+\s+)?"
+    rf"(?:dose|dosage)|\b(?:recommend(?:ed|s|ation)?|advised?|best treated with|correct|standard|usual|maximum|"
+    rf"starting)\b[^.;]{{0,40}}?{_DOSE}",
+    re.I,
+)
+#: kinds whose passages may back dosing advice
+_DOSING_KINDS = ("guideline", "drug_label")
+
+
+def is_dosing_advice(sentence: str) -> bool:
+    """Does ``sentence`` tell someone to take, give or change a dose?"""
+    return bool(_DOSING.search(sentence))
+
+
 _INSUFFICIENT = re.compile(r"\binsufficient evidence\b|\bdo(?:es)? not (?:answer|address)\b|\bno (?:relevant )?"
                            r"evidence\b", re.I)
 
@@ -360,13 +387,16 @@ class Verified:
     flagged: list[str]
     said_insufficient: bool
     n_statements: int
+    instructions: int = 0  # statements that read as instructions to a model, dropped
+    dosing_unbacked: int = 0  # dosing advice no guideline or label among the evidence states, dropped
 
 
 def verify(out: LLMOutput, ev: Evidence, checker: SupportChecker, unsupported: str = "drop",
            threshold: float = SUPPORTED_AT) -> Verified:
     """Check and rebuild an LLM answer: invalid ids removed, unsupported sentences dropped or flagged."""
     valid_ids = set(ev.docs)
-    invalid = dropped = total = 0
+    invalid = dropped = total = instructions = unbacked = 0
+    backing = [t for d in ev.docs.values() if d.kind in _DOSING_KINDS for t in d.texts]
     said_insufficient = False
     blocks: list[tuple[str, list[tuple[str, list[_Draft]] | None]]] = []
     raw_blocks = [(BOTTOM, out.bottom_line)] + [(s.heading, s.markdown) for s in out.sections]
@@ -387,6 +417,10 @@ def verify(out: LLMOutput, ev: Evidence, checker: SupportChecker, unsupported: s
                 if not _LETTER.search(plain.replace("*", "")):
                     continue
                 total += 1
+                if is_instruction(plain):
+                    instructions += 1  # an instruction or meta-statement is never an answer, whatever it cites
+                    dropped += 1
+                    continue
                 cites = parse_citations(sent)
                 good = [c for c in cites if c in valid_ids]
                 invalid += len(cites) - len(good)
@@ -399,6 +433,10 @@ def verify(out: LLMOutput, ev: Evidence, checker: SupportChecker, unsupported: s
                 score = float(checker.score(plain, passages))
                 ok = score >= threshold
                 if not ok and unsupported != "flag":
+                    dropped += 1
+                    continue
+                if is_dosing_advice(plain) and (not backing or checker.score(plain, backing) < threshold):
+                    unbacked += 1  # dosing advice stands only on a guideline or label that states it
                     dropped += 1
                     continue
                 drafts.append(_Draft(plain, good, score, True, not ok))
@@ -441,7 +479,8 @@ def verify(out: LLMOutput, ev: Evidence, checker: SupportChecker, unsupported: s
     bottom = rendered[0][1] if rendered else ""
     sections = [Section(heading=_attr(h, 80) or "Answer", markdown=md) for h, md in rendered[1:] if md.strip()]
     cited = sorted(new_number, key=new_number.get)
-    return Verified(bottom, sections, statements, cited, invalid, dropped, flagged, said_insufficient, total)
+    return Verified(bottom, sections, statements, cited, invalid, dropped, flagged, said_insufficient, total,
+                    instructions, unbacked)
 
 
 # --------------------------------------------------------------------------------- the composer
@@ -512,6 +551,7 @@ class LLMComposer:
         related_questions: list[str],
         stream_callback: Callable[[str], None] | None = None,
         phi: str = "refuse",
+        related_hits: list[Hit] | None = None,
     ) -> Answer:
         t0 = time.perf_counter()
         checker = checker or HeuristicSupportChecker()
@@ -538,14 +578,16 @@ class LLMComposer:
         meta["parse"] = how
         v = verify(parsed, ev, checker, unsupported)
         meta.update(invalid_citations=v.invalid_citations, dropped_statements=v.dropped,
-                    statements_written=v.n_statements)
+                    statements_written=v.n_statements, instruction_statements=v.instructions,
+                    dosing_unbacked=v.dosing_unbacked)
         common.update(invalid_citations=v.invalid_citations, dropped_statements=v.dropped,
                       flagged_statements=v.flagged)
         if not v.statements:
             reason = ("the model found the passages insufficient" if v.said_insufficient else
                       "no sentence of the LLM answer was supported by the passages it cited")
             return _fallback(fallback, reason, meta, common)
-        answer = _assemble(question, audience, ev, v, hits, fingerprint, related_questions, parsed, model_name)
+        answer = _assemble(question, audience, ev, v, related_hits if related_hits is not None else hits, fingerprint,
+                           related_questions, parsed, model_name)
         meta["verify_ms"] = round((time.perf_counter() - t_llm) * 1000, 2)
         answer.metadata = {**common, "llm": meta}
         answer.timings_ms = {"llm": round((t_llm - t0) * 1000, 1),

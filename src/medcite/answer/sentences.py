@@ -10,7 +10,7 @@ import re
 from functools import lru_cache
 from itertools import islice
 
-from medcite.answer.safety import is_instruction
+from medcite.answer.safety import flagged_spans, is_instruction
 from medcite.index.terms import tokenize
 from medcite.text import sentence_spans, stem
 
@@ -365,15 +365,21 @@ def quotable_sentences(text: str, title: str = "") -> list[tuple[str, float]]:
     """
     out = []
     spans = sentence_spans(text)
+    # instructions to a model, hidden markup and what an AI-addressed note introduces are never quoted
+    flagged = flagged_spans(text)
     skip_to = -1
     for i, (s, e) in enumerate(spans):
         if i <= skip_to:
+            continue
+        if any(a < e and s < b for a, b, _ in flagged):
             continue
         items = _list_items(text, spans, i)
         if items:
             # a sentence that introduces a list ("These are warning signs of a stroke: - sudden numbness …
             # • sudden confusion …") is quoted with the list, as the list it is
             end = _item_end(text, *spans[items[-1]])
+            if any(a < end and s < b for a, b, _ in flagged):
+                continue
             quoted = strip_glued_heading(text[s:end].strip(), title)
             if 30 <= len(quoted) <= _MAX_LIST_CHARS and quoted[:1].isupper() and clean_quote(quoted) \
                     and not _MARKUP.search(quoted) and not is_instruction(quoted):
