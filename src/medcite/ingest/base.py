@@ -18,6 +18,7 @@ from typing import BinaryIO, Callable, Iterator, Protocol
 
 from medcite.domain import ParseEvent
 from medcite.errors import ParseError, UnknownFormatError
+from medcite.ingest.limits import DEFAULT_LIMITS, BoundedReader, Limits, read_whole
 
 #: how many bytes of a (decompressed) file sniffers see
 SNIFF_BYTES = 8192
@@ -99,8 +100,9 @@ def detect(path: Path, head: bytes) -> Parser:
     )
 
 
-def open_source(path: Path) -> BinaryIO:
-    """Open a file for parsing, transparently decompressing ``.gz``; errors become ParseError."""
+def open_source(path: Path, limits: Limits = DEFAULT_LIMITS) -> BinaryIO:
+    """Open a file for parsing, transparently decompressing ``.gz``, bounded by ``limits``
+    (:class:`~medcite.ingest.limits.BoundedReader`); errors become ParseError."""
     try:
         raw = path.open("rb")
     except PermissionError:
@@ -112,11 +114,11 @@ def open_source(path: Path) -> BinaryIO:
     magic = raw.read(2)
     raw.seek(0)
     if magic == b"\x1f\x8b":
-        return io.BufferedReader(_CheckedGzip(raw, path))  # type: ignore[return-value]
+        return BoundedReader(_CheckedGzip(raw, path), str(path), limits)  # type: ignore[arg-type]
     if path.suffix == ".gz":
         raw.close()
         raise ParseError("not a gzip file although it ends in .gz", path=str(path), hint="rename it or re-compress it")
-    return raw
+    return BoundedReader(raw, str(path), limits)
 
 
 class _CheckedGzip(io.RawIOBase):
@@ -161,16 +163,18 @@ def syntax_message(exc: Exception) -> str:
 
 
 def parse_xml_root(stream: BinaryIO, origin: str, what: str, hint: str, **options: bool):
-    """Parse a whole (small) XML file safely — no DTDs, entities or network — and return its root.
+    """Parse a whole (small) XML file safely — no DTDs, entities or network, at most
+    ``ingest_max_record_bytes``, libxml2's own caps on depth and text size — and return its root.
 
     Every failure becomes a :class:`ParseError`: not well-formed XML names the line; anything else
     says the file is not a readable ``what`` and how to fix it (``hint``).
     """
     from lxml import etree
 
-    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, **options)
+    data = read_whole(stream, origin, "the file")
+    parser = etree.XMLParser(resolve_entities=False, load_dtd=False, no_network=True, huge_tree=False, **options)
     try:
-        return etree.parse(stream, parser).getroot()
+        return etree.parse(io.BytesIO(data), parser).getroot()
     except ParseError:
         raise
     except etree.XMLSyntaxError as exc:

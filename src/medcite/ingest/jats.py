@@ -7,6 +7,7 @@ skipped, as is back matter (references, acknowledgements). See docs/formats.md.
 
 from __future__ import annotations
 
+import io
 import re
 from typing import BinaryIO, Iterator
 
@@ -15,6 +16,7 @@ from lxml import etree
 from medcite.domain import DocKind, Document, ParseEvent, RecordError, Section
 from medcite.errors import ParseError
 from medcite.ingest.base import TRUNCATED_HINT, syntax_message
+from medcite.ingest.limits import read_whole
 from medcite.ingest.pubmed import initials, iso_date
 from medcite.text import clean_block, clean_text
 
@@ -346,9 +348,11 @@ class JatsParser:
     def parse(self, stream: BinaryIO, origin: str) -> Iterator[ParseEvent]:
         parser = etree.XMLParser(
             resolve_entities=False, load_dtd=False, no_network=True, remove_comments=True, remove_pis=True,
+            huge_tree=False,
         )
+        data = read_whole(stream, origin, "the file")
         try:
-            root = etree.parse(stream, parser).getroot()
+            root = etree.parse(io.BytesIO(data), parser).getroot()
         except ParseError:
             raise
         except etree.XMLSyntaxError as exc:

@@ -31,6 +31,7 @@ from medcite.domain import (
     kind_from_publication_types,
 )
 from medcite.errors import ParseError
+from medcite.ingest.limits import LineReader
 from medcite.ingest.pubmed import iso_date
 from medcite.text import clean_block, clean_text, split_sentences
 
@@ -40,6 +41,8 @@ __all__ = ["JsonlParser", "document_to_record", "infer_kind", "infer_title", "SC
 SCHEMA_VERSION = 1
 #: how many unusable lines may open a file before it is rejected as "not JSON lines at all"
 MAX_LEADING_ERRORS = 1000
+#: deepest nesting of objects and arrays a record's "metadata" may have (as in the web API's answers)
+MAX_METADATA_DEPTH = 20
 #: inferred titles are cut to about this many characters (at a word boundary)
 TITLE_MAX = 200
 
@@ -153,6 +156,24 @@ def _str_list(obj: dict[str, Any], key: str) -> tuple[str, ...]:
         if text:
             out[text] = None
     return tuple(out)
+
+
+def _depth(value: Any) -> int:
+    """How deeply objects and arrays nest in ``value`` (a scalar: 0), without recursion."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            items = item.values()
+        elif isinstance(item, list):
+            items = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if depth <= MAX_METADATA_DEPTH:
+            stack.extend((child, depth + 1) for child in items)
+    return deepest
 
 
 def _doc_id(obj: dict[str, Any]) -> str:
@@ -363,10 +384,9 @@ class JsonlParser:
 
     def _items(self, stream: BinaryIO, origin: str) -> Iterator[tuple[str, Any, str | None]]:
         """(location, decoded object or None, error message or None) for every non-blank line / array item."""
-        n = 0
         first = True
-        for raw in stream:
-            n += 1
+        lines = LineReader(stream, origin)  # a line over the record cap is refused, never read whole
+        for n, raw in lines:
             try:
                 line = raw.decode("utf-8")
             except UnicodeDecodeError:
@@ -379,7 +399,7 @@ class JsonlParser:
                 continue
             if first and stripped.startswith("["):
                 # a JSON array (``.json``) rather than JSON lines: read it whole
-                yield from self._array(line, stream, origin, n)
+                yield from self._array(line, lines, origin, n)
                 return
             first = False
             try:
@@ -391,9 +411,9 @@ class JsonlParser:
             yield f"line {n}", obj, None
 
     @staticmethod
-    def _array(first: str, stream: BinaryIO, origin: str, line_no: int) -> Iterator[tuple[str, Any, str | None]]:
+    def _array(first: str, lines: LineReader, origin: str, line_no: int) -> Iterator[tuple[str, Any, str | None]]:
         try:
-            text = first + stream.read().decode("utf-8")
+            text = first + lines.rest("the JSON array").decode("utf-8")
         except UnicodeDecodeError:
             raise ParseError("the file is not UTF-8 text", path=origin,
                              hint="JSON must be UTF-8; re-encode the file") from None
@@ -477,6 +497,8 @@ class JsonlParser:
             metadata = {}
         if not isinstance(metadata, dict):
             raise _Bad('"metadata" must be an object')
+        if _depth(metadata) > MAX_METADATA_DEPTH:
+            raise _Bad(f'"metadata" is nested more than {MAX_METADATA_DEPTH} levels deep')
         metadata = dict(metadata)
         title = clean_text(_str(obj, "title"))
         if not title:

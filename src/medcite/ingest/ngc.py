@@ -127,7 +127,7 @@ class NGCParser:
         return bool(m and _SNIFF_BODY.search(head, m.end()) and _SNIFF_FIELD.search(head, m.end()))
 
     def parse(self, stream: BinaryIO, origin: str) -> Iterator[ParseEvent]:
-        root = parse_xml_root(stream, origin, "NGC XML", "check that the file is a complete NGC summary", huge_tree=True)
+        root = parse_xml_root(stream, origin, "NGC XML", "check that the file is a complete NGC summary")
         if root.tag != "Version":
             shown = root.tag if isinstance(root.tag, str) else "?"
             raise ParseError(

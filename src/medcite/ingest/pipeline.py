@@ -16,6 +16,7 @@ from medcite.domain import Deletion, Document, DocStatus, IngestReport, RecordEr
 from medcite.errors import IngestError, ParseError
 from medcite.ingest.base import INGESTIBLE_SUFFIXES, SNIFF_BYTES, detect, open_source
 from medcite.ingest.chunking import chunk_document
+from medcite.ingest.limits import DEFAULT_LIMITS, Limits, document_problem
 from medcite.store.sqlite import Store
 
 ProgressFn = Callable[[str, int, Path | None], None]
@@ -23,12 +24,12 @@ ProgressFn = Callable[[str, int, Path | None], None]
 ``n`` more documents, ``("done", 0, path)`` when a file ends."""
 
 
-def _parse_worker(parser: Any, path: Path, origin: str, queue: Any, batch: int = 256) -> None:
+def _parse_worker(parser: Any, path: Path, origin: str, queue: Any, limits: Limits, batch: int = 256) -> None:
     """Runs in a forked process: parse ``path`` and send events in batches; errors travel as values."""
     _die_with_parent()
     try:
         buf: list[Any] = []
-        with open_source(path) as stream:
+        with open_source(path, limits) as stream:
             for event in parser.parse(stream, origin):
                 buf.append(event)
                 if len(buf) >= batch:
@@ -39,8 +40,15 @@ def _parse_worker(parser: Any, path: Path, origin: str, queue: Any, batch: int =
         queue.put(("done", None))
     except IngestError as exc:
         queue.put(("error", exc))
+    except MemoryError:
+        queue.put(("error", _out_of_memory(origin)))
     except Exception as exc:  # noqa: BLE001 — a parser bug must reach the parent as a clear error
         queue.put(("error", ParseError(f"unreadable content: {exc}", path=origin)))
+
+
+def _out_of_memory(origin: str) -> ParseError:
+    return ParseError("ran out of memory reading this file", path=origin,
+                      hint="lower the ingest_max_* caps (docs/configuration.md) or split the file")
 
 
 def _die_with_parent() -> None:
@@ -128,8 +136,10 @@ class Ingestor:
     """Ingests files into a :class:`Store`; each file is atomic."""
 
     def __init__(self, store: Store, progress: ProgressFn | None = None, batch_report: int = 200,
-                 parallel_min_bytes: int = 8 * 1024 * 1024) -> None:
+                 parallel_min_bytes: int = 8 * 1024 * 1024, limits: Limits = DEFAULT_LIMITS) -> None:
         self.store = store
+        #: caps on file, record, document and section size (a file over one is refused, the rest go on)
+        self.limits = limits
         self.parallel_min_bytes = parallel_min_bytes
         self.progress = progress
         self.batch_report = batch_report
@@ -171,7 +181,7 @@ class Ingestor:
             self.progress("done", 0, path)
 
     def _ingest_file(self, path: Path) -> _FileCounts:
-        with open_source(path) as fh:
+        with open_source(path, self.limits) as fh:
             head = fh.read(SNIFF_BYTES)
         parser = detect(path, head)
         counts = _FileCounts()
@@ -181,6 +191,10 @@ class Ingestor:
             try:
                 for event in self._events(parser, path, origin):
                     if isinstance(event, Document):
+                        problem = document_problem(event, self.limits)
+                        if problem:
+                            counts.record_errors.append(f"{path}: {problem} — record skipped")
+                            continue
                         outcome = self._store_document(event, parser.name, origin, counts)
                         pending += 1
                         if outcome in ("updated",):
@@ -199,7 +213,10 @@ class Ingestor:
                         pending = 0
             except ParseError:
                 raise
-            except (UnicodeDecodeError, ValueError, OSError) as exc:  # a parser bug must not half-write a file
+            except MemoryError:
+                raise _out_of_memory(origin) from None
+            except (UnicodeDecodeError, ValueError, OSError, RecursionError, LookupError, TypeError,
+                    AttributeError) as exc:  # a parser bug must not half-write a file, nor stop the folder
                 raise ParseError(f"unreadable content: {exc}", path=origin) from None
         if pending and self.progress:
             self.progress("docs", pending, path)
@@ -210,12 +227,12 @@ class Ingestor:
         it has parsed so far (parsing and storing each take about half the time: two cores, twice the
         speed); small files, and systems without ``fork``, parse in-process."""
         if path.stat().st_size < self.parallel_min_bytes or "fork" not in mp.get_all_start_methods():
-            with open_source(path) as stream:
+            with open_source(path, self.limits) as stream:
                 yield from parser.parse(stream, origin)
             return
         ctx = mp.get_context("fork")
         queue = ctx.Queue(maxsize=8)
-        worker = ctx.Process(target=_parse_worker, args=(parser, path, origin, queue), daemon=True)
+        worker = ctx.Process(target=_parse_worker, args=(parser, path, origin, queue, self.limits), daemon=True)
         worker.start()
         try:
             while True:

@@ -232,13 +232,16 @@ class PubMedParser:
             stream,
             events=("end",),
             tag=_RECORD_TAGS,
-            huge_tree=True,
+            huge_tree=False,  # libxml2's caps on depth and text-node size stay on
             resolve_entities=False,
             load_dtd=False,
             no_network=True,
         )
         record = 0
         root_checked = False
+        mark_record = getattr(stream, "mark_record", None)  # the record cap counts from each record's end
+        if mark_record:
+            mark_record()
         try:
             for _event, elem in context:
                 if not root_checked:
@@ -253,6 +256,8 @@ class PubMedParser:
                 else:
                     record += 1
                     yield self._record(elem, record)
+                if mark_record:
+                    mark_record()
                 # free memory: the element itself and everything already processed before it
                 elem.clear(keep_tail=False)
                 parent = elem.getparent()

@@ -144,7 +144,7 @@ class SPLParser:
         return bool(_SNIFF_ROOT.match(head) and _SNIFF_NS.search(head))
 
     def parse(self, stream: BinaryIO, origin: str) -> Iterator[ParseEvent]:
-        root = parse_xml_root(stream, origin, "SPL XML", "check that the file is a complete SPL label", huge_tree=True, remove_comments=True, remove_pis=True)
+        root = parse_xml_root(stream, origin, "SPL XML", "check that the file is a complete SPL label", remove_comments=True, remove_pis=True)
         if root.tag != f"{_N}document":
             shown = root.tag if isinstance(root.tag, str) else "?"
             raise ParseError(
