@@ -203,8 +203,11 @@ class Medcite:
 
     # --- search ------------------------------------------------------------------------
 
-    def lexical_index(self) -> Any:
-        """The configured lexical engine over the store (tantivy by default, FTS5 as fallback)."""
+    def lexical_index(self, *, fallback: bool = True) -> Any:
+        """The configured lexical engine over the store (tantivy by default, FTS5 as fallback).
+
+        With ``fallback``, a tantivy index that cannot be brought up to date (a full disk; a read-only folder,
+        where tantivy cannot even open it) gives way to FTS5, which reads the store itself."""
         if self._lexical is None:
             s = self.settings
             weights = (s.lexical_title_weight, s.lexical_heading_weight, s.lexical_text_weight)
@@ -218,7 +221,7 @@ class Medcite:
                                                  s.lexical_text_weight))
                 except ConfigError:
                     index = None  # tantivy not installed: SQLite FTS5 serves the same queries
-                if index is not None:
+                if index is not None and fallback:
                     try:
                         index.sync()
                     except StoreError as exc:  # a stale index on a full disk or in a read-only folder
@@ -229,7 +232,7 @@ class Medcite:
 
     def sync_lexical(self) -> dict[str, Any]:
         """Bring an external lexical index (tantivy) up to date with the store; no-op for FTS5."""
-        index = self.lexical_index()
+        index = self.lexical_index(fallback=False)
         sync = getattr(index, "sync", None)
         if sync is None:
             return {}
