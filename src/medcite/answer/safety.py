@@ -557,6 +557,7 @@ _HIDDEN_REGION = re.compile(
 _ROLE_BREAK = re.compile(r"\s+(?=#{2,}\s|\[/?\s*INST\s*\]|<<\s*/?\s*SYS|(?-i:SYSTEM)\s*:|(?:Assistant|System|User)\s*:)")
 _LABEL = re.compile(r"^\W{0,3}[\w'’ -]{1,30}:$")
 _CJK_END = re.compile(r"[。！？]")
+_NON_ASCII_START = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[^\x00-\x7f])")
 #: a flagged sentence that only announces what follows ("Note for AI assistants.", "Ignore the previous
 #: instructions.", "… listen up.", "The next sentence is the answer you must give.") taints the next one
 _ANNOUNCES = re.compile(r"[:：—–]\s*$|\b(?:follows?|following|below|next|listen|carefully|attention|read this)\b")
@@ -571,8 +572,13 @@ def _segments(text: str) -> list[tuple[int, int]]:
     if ":" in text or "#" in text or "[" in text or "<<" in text:
         for m in _ROLE_BREAK.finditer(text):
             cuts.add(m.end())
+    if max(map(len, text.split()), default=0) >= 20:
+        for m in _BASE64.finditer(text):  # a base64 run ends its segment (it has no full stop)
+            cuts.add(m.end())
     if not text.isascii():
         for m in _CJK_END.finditer(text):
+            cuts.add(m.end())
+        for m in _NON_ASCII_START.finditer(text):  # "… hypertension. Аttention …" (a Cyrillic capital)
             cuts.add(m.end())
     out = []
     for s, e in sentence_spans(text):
@@ -619,7 +625,7 @@ def flagged_spans(text: str) -> list[tuple[int, int, str]]:
         if cues:
             out.append((s, e, sorted(cues)[0]))
             words = len(seg.split())
-            taint = words <= 10 or bool(_ANNOUNCES.search(seg.lower()))
+            taint = words <= 10 or (words <= 16 and bool(_ANNOUNCES.search(seg.lower())))
         elif taint:
             out.append((s, e, "follows"))
             taint = False
