@@ -193,11 +193,24 @@ def test_web_keeps_no_raw_question_in_tables_logs_or_addresses(phi_env: Any, cap
     assert "[NAME]" in dump  # the threads were kept, redacted
     for raw in RAW:
         assert raw not in dump, raw
-    # uvicorn's access line for an old-style link keeps the question only redacted
-    logging.getLogger("uvicorn.access").info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
-                                             "/ask?q=" + PHI_QUESTION.replace(" ", "+"), "1.1", 303)
+    # uvicorn's access line for an old-style link keeps the question only redacted (a handler on the logger
+    # itself: uvicorn's logging config may stop access lines from reaching the root logger)
+    access = logging.getLogger("uvicorn.access")
+    seen: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = seen.append  # type: ignore[method-assign]
+    access.addHandler(handler)
+    old_level, access.disabled = access.level, False
+    access.setLevel(logging.INFO)
+    try:
+        access.info('%s - "%s %s HTTP/%s" %d', "127.0.0.1:5000", "GET",
+                    "/ask?q=" + PHI_QUESTION.replace(" ", "+"), "1.1", 303)
+    finally:
+        access.removeHandler(handler)
+        access.setLevel(old_level)
     # every server-side line (the test's own HTTP client logs the addresses it asked for: not the server's)
-    lines = "\n".join(r.getMessage() for r in caplog.records if not r.name.startswith("httpx"))
+    records = [r for r in caplog.records if not r.name.startswith("httpx")] + seen
+    lines = "\n".join(r.getMessage() for r in records)
     assert "GET /ask?q=" in lines
     for raw in RAW:
         assert raw not in lines, raw
