@@ -273,9 +273,9 @@ def test_decisions_need_a_note_and_a_version(web_env: WebEnv, web_client) -> Non
     art = web_env.svc.editorial.take(web_env.submitted().id, web_env.users["rita"])
     h = web_env.bearer("rita")
     assert_error(web_client.post(f"/api/v1/articles/{art.id}/reject", headers=h,
-                                 json={"expected_version": art.version}), 400, "note")
+                                 json={"expected_version": art.version}), 422, "note")
     assert_error(web_client.post(f"/api/v1/articles/{art.id}/request-changes", headers=h,
-                                 json={"expected_version": art.version, "note": ""}), 400, "note")
+                                 json={"expected_version": art.version, "note": " "}), 422, "note")
     assert_error(web_client.post(f"/api/v1/articles/{art.id}/approve", headers=h, json={}), 422, "expected_version")
     assert_error(web_client.post(f"/api/v1/articles/{art.id}/approve", headers=h,
                                  json={"expected_version": art.version - 1}), 409, "reload")

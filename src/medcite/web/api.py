@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, fields
 from typing import Any, AsyncIterator, Literal
 
@@ -12,23 +13,31 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from medcite.errors import InvalidInput, MedciteError, NotFound
+from medcite.errors import InvalidInput, MedciteError, NotFound, QueryError
 from medcite.llm.marks import mark_flagged
-from medcite.review import Article
+from medcite.review import STATES, Article
 from medcite.web.auth import Principal, check_csrf, principal, require_user, user_dict
+from medcite.web.contract import BODY, QUESTION_PATTERN, TOKEN, errors, security
 
 router = APIRouter(prefix="/api/v1")
 MAX_TEXT = 20000
+QUESTION_DOC = ("A clinical question: at most `max_question_chars` characters (2,000 by default), with at least four "
+                "visible characters before any `<` or `&` (markup is removed from questions).")
+_QUESTION = re.compile(QUESTION_PATTERN)
+_NOT_BLANK = r"[^\s\x1c-\x1f]"  # what str.strip() keeps, in every regex dialect
 
 
 class AskIn(BaseModel):
-    question: str = Field(min_length=1, max_length=MAX_TEXT, description="A clinical question.")
+    question: str = Field(min_length=1, max_length=MAX_TEXT, description=QUESTION_DOC,
+                          json_schema_extra={"pattern": QUESTION_PATTERN})
     audience: Literal["clinician", "patient"] = Field("clinician", description="Who the answer is written for.")
 
 
 class FollowUpIn(BaseModel):
-    question: str = Field(min_length=1, max_length=MAX_TEXT)
-    audience: Literal["clinician", "patient"] | None = None
+    question: str = Field(min_length=1, max_length=MAX_TEXT, description=QUESTION_DOC,
+                          json_schema_extra={"pattern": QUESTION_PATTERN})
+    audience: Literal["clinician", "patient"] | None = Field(
+        None, description="Who the answer is written for; by default the thread's last audience.")
 
 
 class SubmitIn(BaseModel):
@@ -50,9 +59,15 @@ class EditIn(BaseModel):
     sections: list[SectionIn] | None = Field(None, description="…and/or new sections.")
 
 
+class ApproveIn(BaseModel):
+    expected_version: int = Field(description="The article's `version` the reviewer saw.")
+    note: str = Field("", max_length=5000, description="An optional note for the author.")
+
+
 class DecisionIn(BaseModel):
     expected_version: int = Field(description="The article's `version` the reviewer saw.")
-    note: str = Field("", max_length=5000, description="Required to request changes or reject.")
+    note: str = Field(min_length=1, max_length=5000, pattern=_NOT_BLANK,
+                      description="Why: what must change, or why the article is rejected (required, not blank).")
 
 
 class CommentIn(BaseModel):
@@ -82,6 +97,18 @@ def article_dict(a: Article) -> dict[str, Any]:
     return out
 
 
+def check_question(question: str) -> None:
+    """The schema's rule for questions (``QUESTION_PATTERN``): a question that passes it is never too short."""
+    if question.strip() and not _QUESTION.search(question):
+        raise QueryError("the question is too short, or starts with markup",
+                         hint="ask a full clinical question, with at least four visible characters before any "
+                              "'<' or '&'")
+
+
+class NDJSONResponse(StreamingResponse):
+    media_type = "application/x-ndjson"
+
+
 def ok(data: Any, status: int = 200) -> JSONResponse:
     return JSONResponse(data, status_code=status)
 
@@ -106,17 +133,33 @@ def valid_answer(data: dict[str, Any]) -> dict[str, Any]:
 # --- answers -----------------------------------------------------------------------------------
 
 
-@router.post("/ask", summary="Answer a question (the Answer JSON of `medcite ask --json`)")
+ASKING = errors(*BODY, *TOKEN, 429)
+
+
+@router.post("/ask", summary="Answer a question (the Answer JSON of `medcite ask --json`)", responses=ASKING,
+             openapi_extra=security(False))
 async def ask(body: AskIn, request: Request, who: Principal = Depends(api_principal)) -> Response:
+    check_question(body.question)
     answer, _ = await web(request).ask(request, body.question, body.audience, thread=False)
     return json_answer(answer)
 
 
-@router.post("/ask/stream", summary="Answer a question as an NDJSON stream: a status event, then the parts")
+STREAM_DOC = ("One JSON object a line: `{\"event\": \"status\", \"message\"}` while it works, then "
+              "`{\"event\": \"part\", \"part\", \"data\", \"html\"}` for the header, bottom line, each section, "
+              "the references and the footer, then `{\"event\": \"done\", \"thread_id\", \"url\"}`; a failure "
+              "after the stream opened is `{\"event\": \"error\", \"ok\": false, \"error\", \"status\"}`.")
+
+
+@router.post("/ask/stream", summary="Answer a question as an NDJSON stream: a status event, then the parts",
+             openapi_extra=security(False), responses={
+                 200: {"description": STREAM_DOC,
+                       "content": {"application/x-ndjson": {"schema": {"type": "string"}}}},
+                 **ASKING})
 async def ask_stream(body: AskIn, request: Request, who: Principal = Depends(api_principal)) -> Response:
     w = web(request)
-    w.limit(request)
     w.field({"question": body.question}, "question", w.settings.max_question_chars)
+    check_question(body.question)
+    w.limit(request)
     parts = w.env.get_template("answer_parts.html").module
 
     async def events() -> AsyncIterator[bytes]:
@@ -146,7 +189,7 @@ async def ask_stream(body: AskIn, request: Request, who: Principal = Depends(api
         yield line({"event": "part", "part": "footer", "html": footer})
         yield line({"event": "done", "thread_id": thread_id, "url": url})
 
-    return StreamingResponse(events(), media_type="application/x-ndjson", headers={"cache-control": "no-store"})
+    return NDJSONResponse(events(), headers={"cache-control": "no-store"})
 
 
 async def _ask_unlimited(w: Any, body: AskIn) -> tuple[Any, str | None]:
@@ -158,35 +201,39 @@ async def _ask_unlimited(w: Any, body: AskIn) -> tuple[Any, str | None]:
     return await w.run(go)
 
 
-@router.post("/threads", summary="Ask a question and keep it as the first turn of a follow-up thread", status_code=201)
+@router.post("/threads", summary="Ask a question and keep it as the first turn of a follow-up thread",
+             status_code=201, responses=ASKING, openapi_extra=security(False))
 async def new_thread(body: AskIn, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
+    check_question(body.question)
     answer, thread_id = await web(request).ask(request, body.question, body.audience)
     return ok({"thread_id": thread_id, "answer": answer.model_dump(mode="json")}, 201)
 
 
-@router.post("/threads/{thread_id}/follow-up", summary="Ask a follow-up with the thread's questions as context")
+@router.post("/threads/{thread_id}/follow-up", summary="Ask a follow-up with the thread's questions as context",
+             responses=errors(*BODY, *TOKEN, 404, 429), openapi_extra=security(False))
 async def follow_up(thread_id: str, body: FollowUpIn, request: Request,
                     who: Principal = Depends(api_principal)) -> Response:
     w = web(request)
+    check_question(body.question)
     turns = await w.call("thread", thread_id)
     answer, _ = await w.ask(request, body.question, body.audience or turns[-1].audience, thread_id=thread_id)
     return json_answer(answer)
 
 
-@router.get("/threads/{thread_id}", summary="Every answer of a thread, in order")
+@router.get("/threads/{thread_id}", summary="Every answer of a thread, in order", responses=errors(404))
 async def get_thread(thread_id: str, request: Request) -> JSONResponse:
     turns = await web(request).call("thread", thread_id)
     return ok({"thread_id": thread_id, "answers": [t.model_dump(mode="json") for t in turns]})
 
 
-@router.get("/search", summary="Lexical search over the corpus passages")
+@router.get("/search", summary="Lexical search over the corpus passages", responses=errors(400, 422))
 async def search(request: Request, q: str = Query("", max_length=MAX_TEXT),
                  k: int = Query(10, ge=1, le=100)) -> JSONResponse:
     result = await web(request).call("search", q, k)
     return ok(result.to_dict())
 
 
-@router.get("/documents/{doc_id:path}", summary="A corpus document with its sections")
+@router.get("/documents/{doc_id:path}", summary="A corpus document with its sections", responses=errors(404))
 async def document(doc_id: str, request: Request) -> JSONResponse:
     doc = await web(request).call("document", doc_id)
     return ok({"doc_id": doc.doc_id, "kind": doc.kind.value, "label": doc.kind.label, "title": doc.title,
@@ -201,7 +248,8 @@ async def stats(request: Request) -> JSONResponse:
     return ok(data)
 
 
-@router.get("/me", summary="The signed-in user (401 for anonymous callers)")
+@router.get("/me", summary="The signed-in user (401 for anonymous callers)", responses=errors(401),
+            openapi_extra=security(True))
 def me(request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     require_user(who)
     return ok({"user": user_dict(who.user), "via": who.via})
@@ -210,14 +258,17 @@ def me(request: Request, who: Principal = Depends(api_principal)) -> JSONRespons
 # --- articles ----------------------------------------------------------------------------------
 
 
-@router.get("/articles", summary="Articles the caller may see (approved ones for everybody)")
-async def list_articles(request: Request, state: str | None = None, q: str | None = Query(None, max_length=500),
+@router.get("/articles", summary="Articles the caller may see (approved ones for everybody)",
+            responses=errors(*TOKEN, 422), openapi_extra=security(False))
+async def list_articles(request: Request, state: Literal[STATES] | None = None,  # type: ignore[valid-type]
+                        q: str | None = Query(None, max_length=500),
                         who: Principal = Depends(api_principal)) -> JSONResponse:
     arts = await web(request).run(web(request).editorial.list, who.user, state, q)
     return ok({"articles": [{k: v for k, v in article_dict(a).items() if k != "answer"} for a in arts]})
 
 
-@router.post("/articles", status_code=201, summary="Submit an answer as an article (editors, reviewers, admins)")
+@router.post("/articles", status_code=201, summary="Submit an answer as an article (editors, reviewers, admins)",
+             responses=errors(*BODY, *TOKEN, 403, 404), openapi_extra=security(True))
 async def submit(body: SubmitIn, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     user = require_user(who)
@@ -238,31 +289,39 @@ async def submit(body: SubmitIn, request: Request, who: Principal = Depends(api_
     return ok(article_dict(article), 201)
 
 
-@router.get("/articles/{article_id}", summary="One article (drafts only for their author and reviewers)")
+@router.get("/articles/{article_id}", summary="One article (drafts only for their author and reviewers)",
+            responses=errors(*TOKEN, 403, 404), openapi_extra=security(False))
 async def get_article(article_id: str, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     return ok(article_dict(await w.run(w.editorial.get, article_id, who.user)))
 
 
-@router.get("/articles/{article_id}/versions", summary="Every content version with its diff")
+@router.get("/articles/{article_id}/versions", summary="Every content version with its diff",
+            responses=errors(*TOKEN, 403, 404), openapi_extra=security(False))
 async def versions(article_id: str, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     return ok({"versions": [asdict(v) for v in await w.run(w.editorial.versions, article_id, who.user)]})
 
 
-@router.get("/articles/{article_id}/comments", summary="Review comments (author, reviewers, admins)")
+@router.get("/articles/{article_id}/comments", summary="Review comments (author, reviewers, admins)",
+            responses=errors(*TOKEN, 403, 404), openapi_extra=security(False))
 async def comments(article_id: str, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     return ok({"comments": [asdict(c) for c in await w.run(w.editorial.comments, article_id, who.user)]})
 
 
-@router.post("/articles/{article_id}/take", summary="Take a submitted article for review")
+EDITING = errors(*BODY, *TOKEN, 403, 404, 409)
+
+
+@router.post("/articles/{article_id}/take", summary="Take a submitted article for review", responses=EDITING,
+             openapi_extra=security(True))
 async def take(article_id: str, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     return ok(article_dict(await w.run(w.editorial.take, article_id, require_user(who))))
 
 
-@router.post("/articles/{article_id}/edit", summary="Edit an article (new version with a diff)")
+@router.post("/articles/{article_id}/edit", summary="Edit an article (new version with a diff)", responses=EDITING,
+             openapi_extra=security(True))
 async def edit(article_id: str, body: EditIn, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     user = require_user(who)
@@ -278,22 +337,25 @@ async def edit(article_id: str, body: EditIn, request: Request, who: Principal =
     return ok(article_dict(art))
 
 
-@router.post("/articles/{article_id}/comment", status_code=201, summary="Comment on an article")
+@router.post("/articles/{article_id}/comment", status_code=201, summary="Comment on an article",
+             responses=EDITING, openapi_extra=security(True))
 async def comment(article_id: str, body: CommentIn, request: Request,
                   who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     return ok(asdict(await w.run(w.editorial.comment, article_id, require_user(who), body.text)), 201)
 
 
-@router.post("/articles/{article_id}/approve", summary="Approve (publish) an article")
-async def approve(article_id: str, body: DecisionIn, request: Request,
+@router.post("/articles/{article_id}/approve", summary="Approve (publish) an article", responses=EDITING,
+             openapi_extra=security(True))
+async def approve(article_id: str, body: ApproveIn, request: Request,
                   who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     art = await w.run(w.editorial.approve, article_id, require_user(who), body.expected_version, body.note)
     return ok(article_dict(art))
 
 
-@router.post("/articles/{article_id}/request-changes", summary="Send an article back to its author (note required)")
+@router.post("/articles/{article_id}/request-changes", summary="Send an article back to its author (note required)",
+             responses=EDITING, openapi_extra=security(True))
 async def request_changes(article_id: str, body: DecisionIn, request: Request,
                           who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
@@ -301,7 +363,8 @@ async def request_changes(article_id: str, body: DecisionIn, request: Request,
     return ok(article_dict(art))
 
 
-@router.post("/articles/{article_id}/reject", summary="Reject an article (note required)")
+@router.post("/articles/{article_id}/reject", summary="Reject an article (note required)", responses=EDITING,
+             openapi_extra=security(True))
 async def reject(article_id: str, body: DecisionIn, request: Request,
                  who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
@@ -309,7 +372,8 @@ async def reject(article_id: str, body: DecisionIn, request: Request,
     return ok(article_dict(art))
 
 
-@router.post("/articles/{article_id}/resubmit", summary="Resubmit an article after changes were requested")
+@router.post("/articles/{article_id}/resubmit", summary="Resubmit an article after changes were requested",
+             responses=EDITING, openapi_extra=security(True))
 async def resubmit(article_id: str, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     return ok(article_dict(await w.run(w.editorial.resubmit, article_id, require_user(who))))

@@ -31,6 +31,7 @@ from medcite.review import STATE_LABELS
 from medcite.review.recompute import headline, newest_year, stale_bottom_line
 from medcite.service import Medcite
 from medcite.settings import Settings
+from medcite.web import contract
 from medcite.web import markdown as md
 from medcite.web.auth import CsrfError, NotAuthenticated, Principal, apply_cookies, principal
 from medcite.web.security import LoginThrottle, RateLimiter, RateLimited, SecurityMiddleware
@@ -227,7 +228,11 @@ def _install_errors(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = f"no page at {request.url.path}"
-        return error_response(request, exc.status_code, message, getattr(exc, "headers", None))
+        headers = getattr(exc, "headers", None)
+        if exc.status_code == 405:  # every method of the path, not only those of the first route that matched it
+            allow = contract.allowed_methods(request, (headers or {}).get("Allow", ""))
+            headers = {k: v for k, v in (headers or {}).items() if k.lower() != "allow"} | {"Allow": allow}
+        return error_response(request, exc.status_code, message, headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
@@ -300,6 +305,7 @@ def create_app(settings_or_service: Settings | Medcite, **overrides: Any) -> Fas
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     app.add_api_route("/favicon.ico", _favicon, methods=["GET"], include_in_schema=False)
     app.include_router(api.router)
+    contract.install(app, service.settings.max_question_chars)  # the question's limit as this server enforces it
     app.include_router(auth.router)
     app.include_router(pages.router)
     app.include_router(review_pages.router)

@@ -1,0 +1,114 @@
+"""Schemathesis against the JSON API, every check, anonymous and with an API token (docs/benchmarks.md).
+
+    .venv/bin/python benchmarks/run_schemathesis.py [--max-examples 100] [--seed 1] [--phases examples,coverage,fuzzing,stateful]
+
+It ingests the small web test corpus (tests/fixtures/web) into a temporary store, creates an admin and an editor
+with API tokens and one published article, starts ``medcite serve``'s server (uvicorn with medcite's protocol and
+options) on a free loopback port in a thread, and runs ``st run …/api/v1/openapi.json --checks all`` twice: with no
+credentials, then with ``Authorization: Bearer <admin token>``. The ask rate limit is off (every request comes from
+127.0.0.1), everything else is as served. It prints one JSON object (cases run and failures per run, from the
+schemathesis NDJSON event stream) and exits non-zero when a run has failures; each run's report (JUnit XML and
+the event stream) is kept under ``benchmarks/out/schemathesis/``. Needs the dev extra (``pip install -e '.[dev]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+OUT = ROOT / "benchmarks" / "out" / "schemathesis"
+
+
+def start_server(root: Path) -> tuple[Any, threading.Thread, str, dict[str, str]]:
+    import uvicorn
+
+    from medcite.settings import Settings
+    from medcite.web import server_options
+    from web_fixtures import QUESTION, build_env, free_port  # noqa: E402
+
+    env = build_env(root, ask_rate_per_minute=0)
+    art = env.submitted(QUESTION, "ed")  # one article of each kind of state the anonymous run can see
+    board = env.svc.editorial
+    art = board.take(art.id, env.users["rita"])
+    board.approve(art.id, env.users["rob"], art.version, "")
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=port, log_level="error", lifespan="off",
+                                           **server_options(Settings())))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise SystemExit("the web server did not start")
+        time.sleep(0.05)
+    return server, thread, f"http://127.0.0.1:{port}", env.tokens
+
+
+def count_events(path: Path) -> dict[str, int]:
+    """Cases run and failures, from schemathesis's NDJSON event stream."""
+    cases = failures = errors = 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        event = json.loads(line)
+        (kind, data), = event.items() if len(event) == 1 else (("", event),)
+        if kind == "ScenarioFinished":
+            recorder = data.get("recorder", {})
+            cases += len(recorder.get("cases", {}))
+            for checks in recorder.get("checks", {}).values():
+                failures += sum(1 for c in checks if c.get("status") == "FAILURE")
+        elif kind == "NonFatalError":
+            errors += 1
+    return {"cases": cases, "failed_checks": failures, "errors": errors}
+
+
+def run(base: str, name: str, headers: list[str], args: argparse.Namespace) -> dict[str, Any]:
+    out = OUT / name
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    cmd = [str(Path(sys.executable).with_name("st")), "run", f"{base}/api/v1/openapi.json", "--checks", "all",
+           "--max-examples", str(args.max_examples), "--seed", str(args.seed), "--phases", args.phases,
+           "--workers", "1", "--report", "junit,ndjson", "--report-dir", str(out), "--request-timeout", "30",
+           "--output-truncate", "false", "--suppress-health-check", "all"]
+    for header in headers:
+        cmd += ["-H", header]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, env={"NO_COLOR": "1", "PATH": "/usr/bin"})
+    seconds = time.perf_counter() - started
+    (out / "output.txt").write_text(proc.stdout + proc.stderr, encoding="utf-8")
+    ndjson = next(out.glob("*.ndjson"), None)
+    counts = count_events(ndjson) if ndjson else {}
+    summary = [line for line in proc.stdout.splitlines() if "passed" in line or "failed" in line or "error" in line]
+    return {"run": name, "exit_code": proc.returncode, "seconds": round(seconds, 1), **counts,
+            "summary": summary[-3:], "report": str(out.relative_to(ROOT))}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--max-examples", type=int, default=100, help="test cases per operation and phase")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--phases", default="examples,coverage,fuzzing,stateful")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="medcite-st-") as tmp:
+        server, thread, base, tokens = start_server(Path(tmp))
+        try:
+            results = [run(base, "anonymous", [], args),
+                       run(base, "admin-token", [f"Authorization: Bearer {tokens['ada']}"], args)]
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+    print(json.dumps({"max_examples": args.max_examples, "seed": args.seed, "phases": args.phases,
+                      "runs": results}, indent=2))
+    return 0 if all(r["exit_code"] == 0 for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
