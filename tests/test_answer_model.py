@@ -12,7 +12,7 @@ import pytest
 
 from medcite.answer.model import MODEL_DIR, MODEL_FILE, BiEncoderModel, CrossEncoderModel, load_answer_model, model_meta
 from medcite.answer.pairs import candidate_text
-from medcite.answer.qtypes import question_types, section_answers
+from medcite.answer.qtypes import answer_shapes, question_types, section_answers, shape_feature
 from medcite.answer.concepts import EVERYDAY_ZIPF
 from medcite.answer.ranked import FEATURES, Combiner, ModelComposer, RankedConfig, missing_words
 from medcite.answer.related import garbled_question
@@ -89,6 +89,30 @@ def test_sections_that_answer_a_question_type() -> None:
     # a patient page's own question is its section
     assert section_answers(("symptoms",), "", "What are the symptoms of Stroke?", kind="patient_info")
     assert not section_answers(("symptoms",), "", "What causes Stroke?", kind="patient_info")
+
+
+@pytest.mark.parametrize("question, shapes", [
+    ("What penicillin prophylaxis dose should she be on, and at what age can it be stopped?", {"dose", "age"}),
+    ("Which medications are recommended as monotherapy for PTSD?", {"drug"}),
+    ("How often should I get a mammogram?", {"frequency"}),
+    ("Should antiretrovirals be started during PCP treatment or deferred until it is finished?", {"timing"}),
+    ("How much extra diarrhea does amoxicillin cause compared with placebo?", {"rate"}),
+    ("What is asthma?", set()),
+])
+def test_answer_shapes_read_from_the_question(question: str, shapes: set[str]) -> None:
+    assert set(answer_shapes(question)) == shapes
+
+
+def test_shape_feature_says_whether_a_sentence_holds_the_asked_for_kind_of_fact() -> None:
+    dose = ("dose",)
+    assert shape_feature(dose, "Administer oral penicillin (125 mg for age <3 years) twice daily.") == 1.0
+    assert shape_feature(dose, "Discontinue prophylactic penicillin at age 5.") == -1.0
+    assert shape_feature((), "Anything at all.") == 0.0
+    assert shape_feature(("age",), "Screening starting at age 50 years and continuing until age 75 years.") == 1.0
+    drugs = frozenset({"sertraline", "paroxetine"})
+    assert shape_feature(("drug",), "The Work Group recommends sertraline or paroxetine.", drugs) == 1.0
+    assert shape_feature(("drug",), "The Work Group recommends psychotherapy.", drugs) == -1.0
+    assert shape_feature(("rate",), "One in every 24 patients (NNH = 24) had diarrhea.") == 1.0
 
 
 def test_words_the_corpus_never_uses_make_a_question_unanswerable() -> None:

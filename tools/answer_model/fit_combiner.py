@@ -7,9 +7,10 @@
 Runs every development question through retrieval and the model composer, records each candidate
 sentence's features (``medcite.answer.ranked.FEATURES``: the answer model's log-odds, word cover,
 title cover, whether its section answers this kind of question, the audience's source preference, the
-standalone penalty, the retrieval rank, the reading grade over target), labels a candidate 1 when it is
-from a gold document and states one of the question's key facts, and fits an L2-regularised logistic
-regression. The answer threshold is the one that best separates answerable questions (their best
+standalone penalty, the retrieval rank, whether it has the asked-for answer shape, the reading grade over
+target), labels a candidate 1 when it is from a gold document and states the question's first (asked-for)
+key fact, 0.5 when it states another of its key facts, and fits an L2-regularised logistic regression on
+these soft labels. The answer threshold is the one that best separates answerable questions (their best
 candidate) from unanswerable ones (balanced accuracy; ties → the middle of the best range); besides the
 development set's own unanswerable questions, BioASQ questions of the model's training split serve as
 unanswerable ones (``--unanswerable``): the corpus has their words but not their answers. Both are
@@ -101,7 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     def trace(question: str, scored: list, rows: list) -> None:
         records.append((question, list(scored), list(rows)))
 
-    svc._composer = ModelComposer(model, RankedConfig(answer_prob=0.0), trace=trace)
+    svc._composer = ModelComposer(model, RankedConfig(answer_prob=0.0), trace=trace,
+                                  drug_words=lambda: svc.analyzer().drug_words() if svc.analyzer() else frozenset())
     questions = load_questions(args.questions)
     if args.unanswerable:
         questions += bioasq_unanswerable(args.shared, args.unanswerable)
@@ -116,7 +118,12 @@ def main(argv: list[str] | None = None) -> int:
         for _, scored, rows in records:
             for x, f in zip(scored, rows):
                 xs.append(list(f) + [1.0])
-                ys.append(1.0 if q.gold and x.doc_id in q.gold and any(a in x.text.lower() for a in alts) else 0.0)
+                # the asked-for (first) key fact is what the bottom line must state: a full positive; the
+                # question's other key facts half a one (soft labels: the fit minimises cross-entropy)
+                gold = bool(q.gold) and x.doc_id in q.gold
+                text = x.text.lower()
+                ys.append(1.0 if gold and any(a in text for a in first)
+                          else 0.5 if gold and any(a in text for a in alts) else 0.0)
                 owner.append(qi)
                 leads.append(x.can_lead)  # may open the answer (the population rule): decides answering
     x, y = np.array(xs), np.array(ys)

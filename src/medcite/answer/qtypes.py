@@ -111,4 +111,65 @@ def section_answers(types: tuple[str, ...], heading: str, title: str = "", kind:
     return False
 
 
-__all__ = ["TYPES", "QuestionType", "question_types", "section_answers"]
+# ---------------------------------------------------------------------------------------------
+# answer shapes: what the asked-for fact looks like in a sentence
+# ---------------------------------------------------------------------------------------------
+# A question that asks "what dose", "at what age", "how often", "which drugs" or "how much risk" is answered by
+# a sentence that holds a dose, an age, an interval, a drug name or a rate. ``answer_shapes`` reads which shapes
+# the question asks for; ``shape_feature`` says whether a candidate sentence has one (the model composer's
+# "shape" feature, weighed by the fitted combiner like every other feature).
+_UNIT = r"(?:mg|mcg|µg|μg|g|mL|ml|units?|IU|mEq|mmol|mg/kg|mcg/kg|mg/m2|mg/day|puffs?|tablets?|capsules?|drops?)"
+_TIME = r"(?:hours?|hrs?|days?|weeks?|wks?|months?|years?|yrs?)"
+SHAPES: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
+    # name: (the question asks for it, a sentence has it)
+    "dose": (_re(r"\bdos(?:e|es|age|ing)\b|\bhow much\b.{0,40}\b(?:give|take|prescribe|should)\b|\bstarting dose\b|"
+                 r"\bregimen\b|\bhow many (?:mg|milligrams|units|tablets|pills)\b"),
+             _re(r"\b\d+(?:[.,]\d+)?\s?(?:(?:to|-|–)\s?\d+(?:[.,]\d+)?\s?)?" + _UNIT + r"\b")),
+    "age": (_re(r"\bat what age\b|\bwhat age\b|\bhow old\b|\bage (?:to|at which|should|when)\b|"
+                r"\b(?:start|stop|begin|end)\b.{0,40}\bscreen|\bscreen.{0,40}\b(?:start|stop|begin|until)\b"),
+            _re(r"\b(?:age[sd]?|aged)\s+(?:of\s+)?\d+|\b\d+\s*(?:years?|yrs?|months?)(?:[- ]old|\s+of age|"
+                r"\s+(?:and|or) (?:older|over|younger)|\s+through|\s+to\s+\d+)|\b(?:older|younger) than\s+\d+")),
+    "timing": (_re(r"\bhow long\b|\bwhen (?:should|to|can|do|does|is)\b|\bhow soon\b|\btiming\b|\bduration\b|"
+                   r"\b(?:started|start|stopped|stop|deferred|delayed|continued)\b.{0,40}\b(?:during|after|before|until)\b"),
+               _re(r"\b(?:within|for|after|before|until|at least|up to|over|by)\s+(?:the first\s+)?\d+"
+                   r"(?:\s*(?:to|-|–)\s*\d+)?\s*" + _TIME + r"\b|\buntil (?:the )?age\b|\b\d+\s*" + _TIME + r"\b")),
+    "frequency": (_re(r"\bhow often\b|\bhow frequently\b|\bfrequency\b|\binterval\b|\bhow many times\b"),
+                  _re(r"\b(?:every|each|once|twice|three times|four times)\b.{0,12}\b(?:day|daily|week|weekly|month|"
+                      r"year|hours?|\d+)\b|\b(?:annual(?:ly)?|biennial(?:ly)?|daily|weekly|monthly|yearly)\b")),
+    "drug": (_re(r"\bwhich (?:drugs?|medications?|medicines?|antibiotics?|agents?|pills?|treatments?)\b|"
+                 r"\bwhat (?:drugs?|medications?|medicines?|antibiotics?|agents?|pills?)\b|\bfirst[- ]line\b|"
+                 r"\bdrug of choice\b|\bwhat (?:should|can) (?:i|we|he|she|they) (?:take|use|prescribe|give|offer)\b"),
+             None),  # a drug name of the corpus's drug dictionary (``drug_words``)
+    "rate": (_re(r"\bhow (?:much|many|likely|common)\b.{0,60}\b(?:risk|chance|extra|more|fewer|less|cause|reduce|"
+                 r"increase|lower|benefit|patients|people)\b|\bwhat (?:percentage|proportion|rate|share)\b|"
+                 r"\bhow (?:effective|accurate|sensitive|specific)\b|\b(?:incidence|prevalence|mortality|survival) rate\b"),
+             _re(r"\d(?:\.\d+)?\s?%|\b\d+ (?:of|in|out of) (?:every )?\d+\b|\bNN[TH]\b|\bnumber needed to\b|"
+                 r"\b(?:odds|risk|hazard|rate) ratio\b|\b(?:RR|OR|HR)\s*[=:]?\s*\d|\bper \d[\d,]* (?:patients|people|"
+                 r"women|men|person-years|births)\b")),
+}
+
+
+def answer_shapes(question: str) -> tuple[str, ...]:
+    """The shapes the asked-for fact takes (a dose, an age, a time, an interval, a drug, a rate); may be empty."""
+    return tuple(name for name, (asks, _has) in SHAPES.items() if asks.search(question or ""))
+
+
+_WORD = re.compile(r"[a-z][a-z0-9-]+")
+
+
+def shape_feature(shapes: tuple[str, ...], text: str, drug_words: frozenset[str] = frozenset()) -> float:
+    """1.0 when ``text`` has one of the asked ``shapes``, -1.0 when the question asks for shapes and it has none,
+    0.0 when the question asks for none."""
+    if not shapes:
+        return 0.0
+    for name in shapes:
+        has = SHAPES[name][1]
+        if has is not None:
+            if has.search(text):
+                return 1.0
+        elif drug_words and any(w in drug_words for w in _WORD.findall(text.lower())):
+            return 1.0
+    return -1.0
+
+
+__all__ = ["SHAPES", "TYPES", "QuestionType", "answer_shapes", "question_types", "section_answers", "shape_feature"]

