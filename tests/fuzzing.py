@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from typing import Sequence
 
@@ -36,3 +37,27 @@ def mutations(samples: Sequence[bytes], inserts: Sequence[bytes] = XML_INSERTS, 
         return bytes(data)
 
     return mutated()
+
+
+def mutate(data: bytes, rng: random.Random, inserts: Sequence[bytes] = XML_INSERTS,
+           droppable: bytes = XML_CLOSERS) -> tuple[bytes, list[str]]:
+    """The same mutations as :func:`mutations`, drawn from a seeded ``rng`` (for benchmarks/bench_fuzz.py):
+    the mutated bytes and the names of the operations applied."""
+    out = bytearray(data)
+    ops = [rng.choice(["truncate", "flip", "insert", "drop"]) for _ in range(rng.randint(1, 4))]
+    for op in ops:
+        if not out:
+            break
+        if op == "truncate":
+            del out[rng.randint(0, len(out)):]
+        elif op == "flip":
+            out[rng.randrange(len(out))] = rng.randrange(256)
+        elif op == "insert":
+            at = rng.randint(0, len(out))
+            out[at:at] = rng.choice(list(inserts))
+        else:
+            spans = [m.span() for m in re.finditer(droppable, bytes(out))]
+            if spans:
+                s, e = rng.choice(spans)
+                del out[s:e]
+    return bytes(out), ops

@@ -25,6 +25,7 @@ from medcite.errors import ParseError
 
 MiB = 1024 * 1024
 
+_BLANKS = b" \t\r\n"
 _NONBLANK = re.compile(rb"[^ \t\r\n]")
 
 
@@ -98,8 +99,9 @@ class _CountingRaw(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:  # type: ignore[override]
-        data = self._inner.read(len(b))
-        n = len(data)
+        n = self._inner.readinto(b)  # type: ignore[attr-defined]
+        if n is None:
+            return None  # type: ignore[return-value]
         self.total += n
         if self.total > self.limits.file_bytes:
             raise ParseError(
@@ -109,7 +111,6 @@ class _CountingRaw(io.RawIOBase):
             )
         if self.record_start is not None and self.total - self.record_start > self.limits.record_bytes + io.DEFAULT_BUFFER_SIZE:
             raise record_too_large(self._origin, self.limits, "one record")
-        b[:n] = data
         return n
 
     def close(self) -> None:
@@ -167,8 +168,11 @@ class LineReader:
             if not chunk:
                 break
             pos, end = 0, len(chunk)
+            if not partial and not chunk.translate(None, _BLANKS):  # a block of blank lines only
+                n += chunk.count(b"\n")
+                continue
             while pos < end:
-                if not partial:  # skip blank lines at C speed
+                if not partial and chunk[pos] in _BLANKS:  # skip blank lines at C speed
                     m = _NONBLANK.search(chunk, pos)
                     if m is None:
                         n += chunk.count(b"\n", pos)
