@@ -1,6 +1,6 @@
 """PHI guard on the labelled set in eval/phi/: recall per Safe Harbor class and false blocks on clean questions.
 
-    .venv/bin/python benchmarks/bench_phi.py [--split dev|heldout|both] [--show-misses] [--json]
+    .venv/bin/python benchmarks/bench_phi.py [--split dev|heldout|fresh|both] [--show-misses] [--json]
 
 An item is *caught* when every character of every marked identifier lies inside a redacted span (so redact mode
 sends none of it and refuse mode blocks it); a clean question is *falsely blocked* when anything is found in it.
@@ -95,7 +95,7 @@ def run(split: str, show: bool) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--split", choices=["dev", "heldout", "both"], default="both")
+    ap.add_argument("--split", choices=["dev", "heldout", "fresh", "both"], default="both")
     ap.add_argument("--show-misses", action="store_true")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args()
