@@ -61,6 +61,7 @@ def run(split: str, show: bool) -> dict:
     clean = load_clean(EVAL / f"clean_{split}.txt")
     per_class: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     items_caught = 0
+    find_phi("Is Jane Doe from Dayton?")  # the word lists and vocabularies load once a process, untimed
     t0 = time.perf_counter()
     for text, marks in phi:
         spans = [(m.start, m.end) for m in find_phi(text)]

@@ -11,9 +11,15 @@ Only questions sent to a *non-loopback* LLM endpoint are guarded (an endpoint wh
 The web app and the service also store and log questions only in their redacted form (:func:`redact`).
 
 Detection is rules over the text (regular expressions, context words, a census name list — see
-:mod:`medcite.llm.phi_names`), tuned for clinical questions: ages up to 89 ("65-year-old"), doses ("5551 units",
-"5 mg/kg"), lab values, blood pressures ("120/80"), scores and fractions ("grade 3/4", "1/2 tablet"), bare
-years ("2021") and eponyms ("Hodgkin", "Down syndrome") are *not* PHI. It is a guard rail, measured on a labelled
+:mod:`medcite.llm.phi_names` — and a list of US towns, ``phi_places.txt``), tuned for clinical questions: ages up
+to 89 ("65-year-old"), doses ("5551 units", "5 mg/kg"), lab values, blood pressures ("120/80"), scores and
+fractions ("grade 3/4", "1/2 tablet"), bare years ("2021"), eponyms ("Hodgkin", "Down syndrome") and MeSH headings
+("Academic Medical Centers", "Child Health") are *not* PHI.
+
+Dates: Safe Harbor removes every element of a date but the year when the date is *of the individual*; a month
+with its year ("March 2021") is such an element and is reported, except where the words before it make it the
+date of a publication or of the state of knowledge ("as of September 2018", "updated in May 2020", "the April
+2019 guideline"). It is a guard rail, measured on a labelled
 set (``benchmarks/bench_phi.py``), not a certified de-identification tool.
 
 The 18 Safe Harbor classes and the kinds that stand for them (:data:`SAFE_HARBOR`):
@@ -44,10 +50,12 @@ import ipaddress
 import logging
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Literal
 
 from medcite.errors import ConfigError, PHIError
-from medcite.llm.phi_names import find_names
+from medcite.llm.phi_names import EPONYMS, PLACES, find_names, vocabularies
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +103,16 @@ _STREET = (r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|cou
            r"circle|cir|highway|hwy|parkway|pkwy|square|sq|crescent|cres|close|way|row|alley|trail|trl|"
            r"walk|grove|gardens|mews|hill|heights|pike|turnpike|expressway)\.?")
 _CAP = r"[A-Z][\w'’.-]*"
+#: a US town after a place cue: "from Dayton", "kids in Williamsburg", "PO Box 1182, Juneau" (checked against
+#: phi_places.txt, so "in Wilson disease" and "from Pfizer" stay clean)
+_TOWN = re.compile(r"(?:\b(?i:in|at|near|from|around|outside|of)\s+|,\s*)([A-Z][a-z'’.]+(?:[ -][A-Z][a-z'’.]+){0,2})")
+_NOT_TOWN_AFTER = re.compile(r"(?i)(?:['’]s)?\s+(?:disease|syndrome|study|cohort|trial|heart|criteria|score|scale|"
+                             r"classification|model|equation|formula|risk|method|protocol|guidelines?|sign|test)\b")
+#: words that make a month and year the date of a publication or of knowledge, not of a person
+_PUBLICATION_DATE_BEFORE = re.compile(r"(?i)\b(?:as of|published|updated|released|issued|revised|approved|"
+                                      r"announced|last reviewed)(?:\s+(?:in|on))?\s*$")
+_PUBLICATION_DATE_AFTER = re.compile(r"(?i)\s+(?:guidelines?|update|recommendations?|statement|edition|issue|"
+                                     r"version|report|consensus)\b")
 #: a value after an identifier's cue word: letters and digits with at least two digits ("A0092213", "1EG4-TE5-MK73",
 #: "KX19 BZT", "4403 9921 0076", "(01)00643169007222(17)160128")
 _VALUE = (r"(?P<v>#?(?=[\w(.:-]*\d[\w(.:-]*\d|[A-Z]{2,4} \d{2,})[A-Za-z0-9(][\w().:/-]*[A-Za-z0-9)]"
@@ -194,7 +212,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"(?i:\b(?:lives?|living|resides?|residing|resident|residents|moved|relocated|born|grew up|hometown|"
         r"located|based|stays?|staying|visiting|home|house|farm|address)\s+(?:is\s+)?(?:in|at|to|of|near|on|"
         r"outside|from)\s+(?:the\s+)?(?:(?:city|town|village|suburb|county)\s+of\s+)?)"
-        r"((?:[A-Z][\w'’.-]*)(?:[ -](?:[A-Z][\w'’.-]*|de|du|la|le|of|on|upon|sur))*)")),
+        r"((?:[A-Z][\w'’.-]*)(?:[ -](?:[A-Z][\w'’.-]*|de|du|la|le|of|on|upon|sur)\b)*)")),
     ("ADDRESS", re.compile(rf"\b(?:[A-Z][a-z'’.-]+\s){{0,2}}[A-Z][a-z'’.-]+,\s+{_STATE}\b(?!-)")),
     ("ADDRESS", re.compile(r"\b(?:[A-Z][\w'’.-]+\s){1,3}(?:County|Parish|Borough|Township|Municipality)\b")),
     ("FACILITY", re.compile(
@@ -269,10 +287,39 @@ def _short_dates(text: str) -> list[tuple[int, int]]:
 
 
 def _generic_place(span_text: str) -> bool:
+    """A place or facility named only by generic words or by a MeSH heading ("Academic Medical Center")."""
     words = [w.lower().strip(".,'’") for w in re.split(r"[\s-]+", span_text) if w]
-    from medcite.llm.phi_names import PLACES
+    if all(w in _GENERIC or w in PLACES or w in ("st", "saint", "mount", "mt") for w in words):
+        return True
+    labels = vocabularies()[0]
+    lower = " ".join(words)
+    return lower in labels or f"{lower}s" in labels
 
-    return all(w in _GENERIC or w in PLACES or w in ("st", "saint", "mount", "mt") for w in words)
+
+@lru_cache(maxsize=1)
+def _towns() -> frozenset[str]:
+    """US towns of 5,000 people or more, lower case (``phi_places.txt``, made by ``tools/phi_places.py``)."""
+    path = Path(__file__).with_name("phi_places.txt")
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return frozenset()
+    return frozenset(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
+
+
+def _find_towns(text: str) -> list[tuple[int, int]]:
+    towns = _towns()
+    out = []
+    for m in _TOWN.finditer(text):
+        words = m.group(1).split()
+        for n in range(len(words), 0, -1):  # the longest run of words that is a town: "Eau Claire", "Dayton"
+            name = " ".join(words[:n])
+            if name.lower().rstrip(".") in towns:
+                end = m.start(1) + len(name)
+                if not (words[0].lower() in EPONYMS or name.lower() in PLACES or _NOT_TOWN_AFTER.match(text, end)):
+                    out.append((m.start(1), end))
+                break
+    return out
 
 
 def find_phi(text: str) -> list[PHIMatch]:
@@ -291,6 +338,10 @@ def find_phi(text: str) -> list[PHIMatch]:
                 continue
             if kind == "URL" and "." not in m.group(0).strip("."):
                 continue
+            if kind == "DATE" and not re.search(r"\d.*\D\d|^\d{1,2}\D", m.group(0)) \
+                    and (_PUBLICATION_DATE_BEFORE.search(text[max(0, start - 30):start])
+                         or _PUBLICATION_DATE_AFTER.match(text, end)):
+                continue  # "as of September 2018": a month and year, of knowledge rather than of a person
             if kind == "AGE" and re.search(r"(?i)(?:over|above|older than|beyond|>|≥|\+)\s*$", text[:start]):
                 continue  # "over 90 years of age": Safe Harbor's own aggregate
             if kind == "FACILITY" and re.match(r"(?i)\s+(?:diet|protocol|guidelines?|criteria|study|trial|score|"
@@ -311,6 +362,8 @@ def find_phi(text: str) -> list[PHIMatch]:
         found.append((m.start(1), m.end(1), "ID"))
     for s, e in _short_dates(text):
         found.append((s, e, "DATE"))
+    for s, e in _find_towns(text):
+        found.append((s, e, "ADDRESS"))
     for pat in (_AGE_SAID, _AGE_CUE):
         for m in pat.finditer(text):
             found.append((m.start(1), m.end(1), "AGE"))

@@ -9,8 +9,14 @@ Used by :mod:`medcite.llm.phi`. Sources, most reliable first:
   that the medical corpus writes in lower case (``phi_name_words.txt``, made by ``tools/phi_name_words.py``), less
   eponyms, places and nationalities: a known first name, capitalised (or followed by a known surname in any
   case), is a name unless an eponym's disease word follows ("Down syndrome", "Gail model");
-* **shape** — initials ("J.S.", "T. Abernathy"), two adjacent capitalised words that are neither everyday words
-  nor in the list ("Xiomara Quispe"), a run of letters in a non-Latin script inside a Latin-script question.
+* **shape** — initials ("J.S.", "T. Abernathy", "patient m. o'donoghue"), two adjacent capitalised words that are
+  neither everyday words nor in the list ("Xiomara Quispe"), a hyphenated given name of name parts or short
+  syllables before a capitalised word ("Lars-Erik Johansson", "Ji-woo Park"), a run of letters in a non-Latin
+  script inside a Latin-script question.
+
+Apostrophes and hyphens are looked through ("o'leary" is the census "oleary"; "Lars-Erik" is two names). What
+medcite's vocabularies know is not a name: a span with a drug or product word and no census name ("Fluzone
+Intradermal"), or one that with the words after it makes a MeSH heading ("Cornelia de Lange's syndrome").
 """
 
 from __future__ import annotations
@@ -83,7 +89,8 @@ _RELATIVES = (r"(?:son|daughter|wife|husband|mother|father|mom|mum|mommy|dad|dad
 #: a word of a name: letters in any script, inner apostrophes and hyphens ("O'Brien", "Al-Sayegh", "Guðmundsdóttir")
 _WORD = r"[^\W\d_](?:[^\W\d_]|['’-](?=[^\W\d_]))*"
 _INITIAL = r"[A-Z]\."
-_TOKEN = re.compile(rf"{_INITIAL}|{_WORD}")
+#: a lower-case initial counts only before a space ("m. o'donoghue"), never in "e.g." or "i.e."
+_TOKEN = re.compile(rf"{_INITIAL}|[a-z]\.(?=[ \t])|{_WORD}")
 
 _CUE_TITLE = re.compile(rf"(?i:\b{_TITLES})(?:\.|\b)\s*")
 _CUE_STRONG = re.compile(
@@ -104,6 +111,7 @@ _SPECIES = frozenset("coli aureus pylori difficile pneumoniae pyogenes agalactia
                      "albicans fumigatus jirovecii carinii gondii falciparum vivax trachomatis gonorrhoeae "
                      "meningitidis influenzae monocytogenes typhi tuberculosis aeruginosa baumannii cereus "
                      "botulinum tetani perfringens burgdorferi pallidum vulgaris mirabilis cloacae".split())
+_MONTHS = frozenset("january february march april may june july august september october november december".split())
 _INITIALS_OK = frozenset("U.S. U.K. E.U. U.N. A.M. P.M. B.C. A.D. D.C. M.D. D.O. R.N. N.P. P.A. L.A. N.Y. "
                          "E.R. I.V. I.M. P.O. Q.D. B.I.D. T.I.D. Q.I.D. P.R.N. H.S. O.D. O.S. O.U. N.B. "
                          "S.C. I.D. D.D.S. Ph.D. U.S.A.".split())
@@ -157,32 +165,39 @@ def _non_latin(word: str) -> bool:
     return bool(letters) and not any(_is_latin(c) or "GREEK" in unicodedata.name(c, "") for c in letters)
 
 
-def _everyday(word: str) -> bool:
-    """An ordinary English word rather than a name ("recommended", "Google", "has")."""
-    w = word.lower().strip("'’")
+def _known(word: str) -> bool:
+    """A census first name or surname, looking through apostrophes and hyphens: "o'leary", "Lars-Erik"."""
     first, last = _lexicon()
+    w = word.lower().replace("'", "").replace("’", "")
+    return w in first or w in last or ("-" in w and all(p in first or p in last for p in w.split("-")))
+
+
+def _everyday(word: str) -> bool:
+    """An ordinary English word rather than a name ("recommended", "Google", "has", "Rh-negative")."""
+    w = word.lower().strip("'’")
     if w in STOPWORDS or w in EPONYMS or w in PLACES:
         return True
-    if w in first or w in last:
+    if _known(w):
         return False
+    if "-" in w:  # "Rh-negative", "Follow-up": a part is a word; "Al-Sayegh": none is
+        return any(_everyday(p) for p in w.split("-") if len(p) > 2)
     return _zipf(w) >= 3.4
 
 
 def _name_like(word: str, *, strong: bool, capital_only: bool) -> bool:
     """May ``word`` be part of a name after a cue?"""
-    if re.fullmatch(_INITIAL, word):
+    if re.fullmatch(r"[A-Za-z]\.", word):
         return True
     if _non_latin(word):
         return True
     w = word.lower()
-    first, last = _lexicon()
-    if w in STOPWORDS or (_everyday(word) and not (word[0].isupper() and w in first | last)):
+    if w in STOPWORDS or (_everyday(word) and not (word[0].isupper() and _known(w))):
         return False
     if word[0].isupper() or strong:
         return True
     if capital_only:
-        return w in first or w in last or _zipf(w) < 1.5
-    return w in first or w in last or _zipf(w) < 2.0
+        return _known(w) or _zipf(w) < 1.5
+    return _known(w) or _zipf(w) < 2.0
 
 
 def _take(text: str, pos: int, *, strong: bool, capital_only: bool, limit: int = 3) -> tuple[int, int] | None:
@@ -199,6 +214,9 @@ def _take(text: str, pos: int, *, strong: bool, capital_only: bool, limit: int =
             ok = _name_like(word, strong=strong, capital_only=capital_only)
         else:  # a later word continues the name unless it is an everyday word
             ok = bool(re.fullmatch(_INITIAL, word)) or _non_latin(word) or not _everyday(word)
+        if ok and word[0].islower() and word.endswith(".") and count == 0:  # "m." only before a name word
+            after = _TOKEN.match(text, m.end() + 1)
+            ok = after is not None and not after.group(0).endswith(".") and not _everyday(after.group(0))
         if not ok:
             break
         end = m.end()
@@ -261,8 +279,8 @@ def find_names(text: str) -> list[tuple[int, int]]:
     for m in re.finditer(rf"(?<![\w'’-])({_WORD})", text):
         w = m.group(1)
         lw = w.lower()
-        if lw not in first or _already(spans, m.start()):
-            continue
+        if lw not in first or _already(spans, m.start()) or lw in _MONTHS and re.match(r"\s+\d", text[m.end():]):
+            continue  # "April 2019" is a date, "April Smith" a name
         nxt = _TOKEN.match(text, m.end() + 1) if text[m.end():m.end() + 1] == " " else None
         nxt_w = nxt.group(0) if nxt else ""
         if w[0].isupper() and (w[1:].islower() or w.isupper() and nxt_w.isupper() and len(w) > 2):
@@ -274,8 +292,16 @@ def find_names(text: str) -> list[tuple[int, int]]:
             span = _take(text, m.start(), strong=False, capital_only=False)
             if span:
                 add(span)
-        elif w.islower() and nxt_w.islower() and nxt_w in last and not _everyday(nxt_w):
+        elif w.islower() and nxt_w.islower() and nxt_w.replace("'", "").replace("’", "") in last \
+                and not _everyday(nxt_w):
             add((m.start(), nxt.end()))
+    # a hyphenated given name and a capitalised surname: "Lars-Erik Johansson", "Ji-woo Park"
+    for m in re.finditer(r"(?<![\w'’-])([A-Z][a-z]+(?:-[A-Za-z][a-z]+)+)[ \t]+([A-Z][a-z'’-]+)(?![\w'’-])", text):
+        parts = m.group(1).lower().split("-")
+        if all(p in first or p in last or (len(p) <= 4 and _zipf(p) < 4.3) for p in parts) \
+                and not _already(spans, m.start()) and not _EPONYM_USE.match(text, m.end()) \
+                and (_known(m.group(2)) or not _everyday(m.group(2))):
+            add(m.span())
     # two adjacent capitalised words that are neither everyday words nor known names nor eponyms
     for m in re.finditer(rf"(?<![\w'’-])([A-Z][a-zà-ÿ'’-]+)[ \t]+([A-Z][a-zà-ÿ'’-]+)(?![\w'’-])", text):
         a, b = m.group(1), m.group(2)
@@ -302,11 +328,42 @@ def find_names(text: str) -> list[tuple[int, int]]:
                 run = m.span()
         if run:
             add(run)
-    return spans
+    return [(s, e) for s, e in spans if not _vocabulary_term(text, s, e)]
+
+
+#: words between a name and the noun of an eponym ("Cornelia de Lange's syndrome")
+_EPONYM_TAIL = re.compile(r"(?:['’]s)?((?:\s+(?:de|di|da|von|van|la|le|du|del|[A-Z][\w'’-]*?)(?:['’]s)?){0,2})\s+"
+                          r"(syndrome|disease|disorder|sign|test|score|scale|criteria|classification|index)\b", re.I)
+
+
+@lru_cache(maxsize=1)
+def vocabularies() -> tuple[dict[str, str], dict[str, str], frozenset[str]]:
+    """(MeSH labels, drug names, drug words) of medcite's query analysis; empty where not installed."""
+    try:
+        from medcite.retrieve.query import QueryAnalyzer
+
+        vocab = QueryAnalyzer().vocab
+        return vocab.mesh_labels, vocab.drugs, vocab.drug_words
+    except Exception:  # noqa: BLE001 - the guard works without them, with more false blocks
+        return {}, {}, frozenset()
+
+
+def _vocabulary_term(text: str, start: int, end: int) -> bool:
+    """Is the span a product or an eponym rather than a person: a drug word and no census name ("Fluzone
+    Intradermal"), or the start of a MeSH heading with the words after it ("Cornelia de Lange's syndrome")?"""
+    labels, drugs, drug_words = vocabularies()
+    words = [w.lower() for w in _TOKEN.findall(text[start:end])]
+    if any(w in drugs or w in drug_words for w in words) and not any(_known(w) for w in words):
+        return True
+    tail = _EPONYM_TAIL.match(text, end)
+    if not tail:
+        return False
+    phrase = words + [w.lower() for w in re.findall(r"[\w-]+(?<!['’]s)", tail.group(1))] + [tail.group(2).lower()]
+    return any(" ".join(phrase[i:]) in labels for i in range(len(phrase) - 1))
 
 
 def _already(spans: list[tuple[int, int]], pos: int) -> bool:
     return any(s <= pos < e for s, e in spans)
 
 
-__all__ = ["EPONYMS", "PLACES", "find_names"]
+__all__ = ["EPONYMS", "PLACES", "find_names", "vocabularies"]
