@@ -105,7 +105,8 @@ _STREET = (r"(?:street|st|avenue|ave|road|rd|boulevard|blvd|lane|ln|drive|dr|cou
 _CAP = r"[A-Z][\w'’.-]*"
 #: a US town after a place cue: "from Dayton", "kids in Williamsburg", "PO Box 1182, Juneau" (checked against
 #: phi_places.txt, so "in Wilson disease" and "from Pfizer" stay clean)
-_TOWN = re.compile(r"(?:\b(?i:in|at|near|from|around|outside|of)\s+|,\s*)([A-Z][a-z'’.]+(?:[ -][A-Z][a-z'’.]+){0,2})")
+_TOWN = re.compile(r"(?:\b(?i:in|at|near|from|around|outside|of)\s+|,\s*)"
+                   r"([A-Z][a-z'’.]+(?:[ -][A-Z][a-z'’.]+){0,2})")
 _NOT_TOWN_AFTER = re.compile(r"(?i)(?:['’]s)?\s+(?:disease|syndrome|study|cohort|trial|heart|criteria|score|scale|"
                              r"classification|model|equation|formula|risk|method|protocol|guidelines?|sign|test)\b")
 #: words that make a month and year the date of a publication or of knowledge, not of a person
