@@ -116,7 +116,7 @@ def test_edited_and_approved_article_matches_its_statements(web_env: WebEnv, web
     sections = [s for s in art["answer"]["sections"] if s["heading"] != "What the evidence says"]
     bad = web_client.post(f"/api/v1/articles/{art['id']}/edit", headers=rita,
                           json={"bottom_line": art["answer"]["bottom_line"] + " More [9].", "note": "x"})
-    assert bad.status_code == 400 and "cites [9], but the article has no such reference" in bad.json()["error"]
+    assert bad.status_code == 422 and "cites [9], but the article has no such reference" in bad.json()["error"]
     edited = web_client.post(f"/api/v1/articles/{art['id']}/edit", headers=rita,
                              json={"sections": sections, "note": "the review is about adults in general"}).json()
     approved = web_client.post(f"/api/v1/articles/{art['id']}/approve", headers=rob,

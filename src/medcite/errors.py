@@ -20,7 +20,8 @@ face (CLI, web) can map it once to a message and an exit code / HTTP status::
     └── ReviewError            an editorial action is not allowed
         ├── NotFound
         ├── PermissionDenied
-        └── Conflict
+        ├── Conflict
+        └── CitationError      an edited text's markers do not match its references (HTTP 422)
 
 Messages say what went wrong *and* how to fix it.
 """
@@ -127,3 +128,10 @@ class PermissionDenied(ReviewError):
 
 class Conflict(ReviewError):
     http_status = 409
+
+
+class CitationError(ReviewError):
+    """An edited article cites a reference it does not have, or has references and cites none: a rule across
+    fields of a well-formed Answer, which no JSON Schema can state."""
+
+    http_status = 422

@@ -19,6 +19,8 @@ Label = Literal[
 ]
 
 MARKER = re.compile(r"\[(\d+(?:\s*[,–-]\s*\d+)*)\]")
+#: at least one character that ``str.strip()`` keeps, in every regex dialect (JSON Schema's, Python's, pydantic's)
+NOT_BLANK = r"[^\s\x1c-\x1f]"
 
 
 class Quote(BaseModel):
@@ -28,7 +30,7 @@ class Quote(BaseModel):
 
 class Reference(BaseModel):
     n: int = Field(description="Citation number used by the markers [n].")
-    doc_id: str
+    doc_id: str = Field(min_length=1, description="Id of the cited document.")
     label: Label = Field(description="Kind of evidence, as a reader sees it.")
     title: str
     source: str = Field(description="Journal or organisation.")
@@ -69,7 +71,7 @@ class RelatedDocument(BaseModel):
 
 
 class Answer(BaseModel):
-    question: str
+    question: str = Field(pattern=NOT_BLANK, description="The question as answered (not blank).")
     audience: Audience = "clinician"
     composer: str = Field(description='"extractive" or "llm:<model>".')
     generated_at: str

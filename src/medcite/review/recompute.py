@@ -4,7 +4,7 @@ A reviewer edits the bottom line and the sections; the text is the truth. :func:
 everything that is derived from it, so the published article never shows a reference, a number or a
 certainty its text no longer supports:
 
-- every citation marker ``[n]`` must name one of the article's references — else :class:`ReviewError`
+- every citation marker ``[n]`` must name one of the article's references — else :class:`CitationError`
   (a reference an earlier edit removed cannot be cited again: ask for the question to be answered anew);
 - references nobody cites any more are dropped; the rest are renumbered 1, 2, … in order of first citation
   (bottom line first, then the sections in order) and every marker is rewritten to the new numbers;
@@ -24,7 +24,7 @@ import re
 from datetime import date
 from typing import Any, Mapping
 
-from medcite.errors import ReviewError
+from medcite.errors import CitationError
 
 # The answer package is imported when first needed: `import medcite.review` (the CLI's account commands) should
 # not wait for pydantic and the Answer schema.
@@ -68,14 +68,14 @@ def recompute(answer: Mapping[str, Any]) -> dict[str, Any]:
             elif n not in order:
                 order.append(n)
     if unknown:
-        raise ReviewError(
+        raise CitationError(
             f"the edited text cites {_markers(unknown)}, but the article has no such reference "
             f"(its references are {_markers(sorted(by_n)) if by_n else 'none'})",
             hint="cite one of its references or remove the marker; a reference an earlier edit removed cannot "
                  "come back — answer the question anew and submit that",
         )
     if refs and not order:
-        raise ReviewError(
+        raise CitationError(
             "the edited text cites no reference: every published statement needs a source",
             hint="keep at least one citation marker [n] in the bottom line or a section",
         )

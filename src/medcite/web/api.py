@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict, fields
-from typing import Any, AsyncIterator, Literal
+from typing import Annotated, Any, AsyncIterator, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from medcite.errors import InvalidInput, MedciteError, NotFound, QueryError
 from medcite.llm.marks import mark_flagged
@@ -40,10 +40,23 @@ class FollowUpIn(BaseModel):
         None, description="Who the answer is written for; by default the thread's last audience.")
 
 
-class SubmitIn(BaseModel):
-    thread_id: str | None = Field(None, description="Submit a turn of a thread (with `turn`, 1-based)…")
-    turn: int | None = Field(None, ge=1)
-    answer: dict[str, Any] | None = Field(None, description="…or a full Answer object.")
+class SubmitAnswerIn(BaseModel):
+    """Submit a full Answer object (what `medcite ask --json` prints)."""
+
+    model_config = ConfigDict(extra="forbid")
+    answer: dict[str, Any] = Field(description="A full Answer object (docs/answer-schema.md).")  # schema: Answer
+
+
+class SubmitTurnIn(BaseModel):
+    """Submit a turn of a thread."""
+
+    model_config = ConfigDict(extra="forbid")
+    thread_id: str = Field(min_length=1, description="The thread (from `POST /api/v1/threads`).")
+    turn: int | None = Field(None, ge=1, description="Which answer of the thread, 1-based; by default the last.")
+
+
+#: exactly one of ``answer`` or ``thread_id`` (each shape forbids the other's fields)
+SubmitIn = Annotated[SubmitAnswerIn | SubmitTurnIn, Body()]
 
 
 class SectionIn(BaseModel):
@@ -54,7 +67,9 @@ class SectionIn(BaseModel):
 class EditIn(BaseModel):
     expected_version: int | None = Field(None, description="Fail with 409 if the article changed since.")
     note: str = Field("", max_length=5000)
-    answer: dict[str, Any] | None = Field(None, description="A full replacement Answer…")
+    answer: dict[str, Any] | None = Field(None, description="A full replacement Answer (its `bottom_line` and "
+                                          "`sections` must cite only its own references, and cite one if it has "
+                                          "any — else 422)…")  # schema: Answer
     bottom_line: str | None = Field(None, max_length=MAX_TEXT, description="…or just a new bottom line")
     sections: list[SectionIn] | None = Field(None, description="…and/or new sections.")
 
@@ -114,13 +129,15 @@ def ok(data: Any, status: int = 200) -> JSONResponse:
 
 
 def valid_answer(data: dict[str, Any]) -> dict[str, Any]:
-    """A submitted answer checked against the Answer schema before it is stored (422 with the first problems)."""
+    """A submitted answer checked against the Answer schema before it is stored (422 with the first problems).
+
+    Strictly, as the JSON Schema reads: no ``false`` for a number, ``"1"`` for an integer or ``0`` for a boolean."""
     from pydantic import ValidationError
 
     from medcite.answer.schema import Answer
 
     try:
-        return Answer.model_validate(data).model_dump(mode="json")
+        return Answer.model_validate(data, strict=True).model_dump(mode="json")
     except ValidationError as exc:
         parts = []
         for e in exc.errors()[:5]:
@@ -272,19 +289,15 @@ async def list_articles(request: Request, state: Literal[STATES] | None = None, 
 async def submit(body: SubmitIn, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     user = require_user(who)
-    if body.answer is not None:
+    if isinstance(body, SubmitAnswerIn):
         answer = valid_answer(body.answer)
-    elif body.thread_id:
+    else:
         turns = await w.call("thread", body.thread_id)
         turn = body.turn or len(turns)
         if turn > len(turns):
             raise NotFound(f"thread {body.thread_id} has no turn {turn}: it has {len(turns)}",
                            hint=f"send a turn from 1 to {len(turns)}")
         answer = turns[turn - 1].model_dump(mode="json")
-    else:
-        from medcite.web.app import FieldError
-
-        raise FieldError("send 'answer' or 'thread_id' (and 'turn')")
     article = await w.run(w.editorial.submit, answer, user)
     return ok(article_dict(article), 201)
 
@@ -325,10 +338,11 @@ async def take(article_id: str, request: Request, who: Principal = Depends(api_p
 async def edit(article_id: str, body: EditIn, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
     user = require_user(who)
+    current = await w.run(w.editorial.get, article_id, user)  # an unknown article is 404 whatever the body
     if body.answer is not None:
         new = valid_answer(body.answer)
     else:
-        new = dict((await w.run(w.editorial.get, article_id, user)).answer)
+        new = dict(current.answer)
         if body.bottom_line is not None:
             new["bottom_line"] = body.bottom_line
         if body.sections is not None:

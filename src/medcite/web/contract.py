@@ -40,7 +40,9 @@ _WHY = {
     413: "The request body is larger than `web_max_body_bytes`.",
     415: "The request body is not `application/json`.",
     422: "Invalid request: a field is missing or has the wrong type or size; JSON nested too deep or holding too "
-         "many structures; a submitted answer that is not an Answer.",
+         "many structures; a submitted answer that is not an Answer; an edit whose text cites a reference its "
+         "answer does not have, or cites none while the answer has references (rules across an Answer's fields "
+         "that no JSON Schema states).",
     429: "Too many questions (or failed sign-ins) from this address: wait `Retry-After` seconds.",
 }
 #: statuses every route with a JSON body can answer before the route runs (SecurityMiddleware, the server)
@@ -75,6 +77,7 @@ def finish(schema: dict[str, Any], max_question_chars: int) -> dict[str, Any]:
             if "application/x-ndjson" in content:  # a stream: not also the route class's JSON
                 content.pop("application/json", None)
     comps = schema.setdefault("components", {})
+    answer_refs(comps.setdefault("schemas", {}))
     for name in ("AskIn", "FollowUpIn"):
         prop = comps.get("schemas", {}).get(name, {}).get("properties", {}).get("question")
         if prop is not None:
@@ -84,6 +87,30 @@ def finish(schema: dict[str, Any], max_question_chars: int) -> dict[str, Any]:
         "description": "An API token from `medcite user token NAME`, sent as `Authorization: Bearer mct_…`.",
     }
     return schema
+
+
+#: request bodies whose ``answer`` is an Answer: (component, whether ``null`` is allowed too)
+ANSWER_FIELDS = {"SubmitAnswerIn": False, "EditIn": True}
+
+
+def answer_refs(schemas: dict[str, Any]) -> None:
+    """The Answer model's JSON Schema (with its parts) as components, and every request's ``answer`` pointing at
+    it. The request models keep ``answer`` a plain dict that the route checks with ``valid_answer`` (422 naming
+    the problems), and the Answer schema is generated only when the OpenAPI document is first asked for (FastAPI
+    then caches it), not when the app starts."""
+    from medcite.answer.schema import Answer
+
+    answer = Answer.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, part in {**answer.pop("$defs", {}), "Answer": answer}.items():
+        if schemas.setdefault(name, part) != part:
+            raise RuntimeError(f"two OpenAPI components are named {name!r}")  # a new model's name: rename it
+    ref = {"$ref": "#/components/schemas/Answer"}
+    for name, nullable in ANSWER_FIELDS.items():
+        prop = schemas.get(name, {}).get("properties", {}).get("answer")
+        if prop is not None:
+            keep = {k: prop[k] for k in ("description", "title") if k in prop}
+            prop.clear()
+            prop.update(keep, **({"anyOf": [ref, {"type": "null"}]} if nullable else ref))
 
 
 def install(app: Any, max_question_chars: int) -> None:
