@@ -167,3 +167,15 @@ def test_a_chunked_body_over_the_limit_is_413_on_the_wire(server) -> None:
         data, _closed = _read_until_closed(sock)
     assert data.startswith(b"HTTP/1.1 413"), data[:200]
     assert json.loads(data.partition(b"\r\n\r\n")[2])["status"] == 413
+
+
+def test_a_request_line_over_the_parser_limit_gets_the_json_error_and_security_headers(server) -> None:
+    port, _env = server
+    sock = _connect(port)
+    sock.sendall(b"GET /api/v1/search?q=" + b"%F0%9F%98%80" * 20_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n")
+    data, _ = _read_until_closed(sock)
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400")
+    assert b"content-type: application/json" in head.lower()
+    assert b"x-content-type-options: nosniff" in head.lower()
+    assert json.loads(body)["status"] == 400

@@ -104,6 +104,21 @@ class TimedH11Protocol(H11Protocol):
         self.logger.info("%s:%d - request body not received within %g s: 408, connection closed",
                          *(self.client or ("?", 0)), seconds)
 
+    def send_400_response(self, msg: str) -> None:
+        """A request the HTTP parser refuses (a request line or head over h11's size limit, a malformed head)
+        gets the API's JSON error body and the security headers, like every other error, not plain text."""
+        body = json.dumps({"ok": False, "error": f"invalid HTTP request: {msg}", "status": 400}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
+                   (b"connection", b"close"), *SECURITY_HEADERS]
+        try:
+            self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers,
+                                                             reason=b"Bad Request")) or b"")
+            self.transport.write(self.conn.send(h11.Data(data=body)) or b"")
+            self.transport.write(self.conn.send(h11.EndOfMessage()) or b"")
+        except h11.LocalProtocolError:  # the connection is past the point where a response fits: just close
+            pass
+        self.transport.close()
+
     # --- uvicorn's protocol hooks --------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
