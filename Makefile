@@ -49,6 +49,6 @@ screenshots: $(VENV)/.installed-dev
 # and medcite's cache folder (prepared model, vocabulary cache; MEDCITE_CACHE_DIR or ~/.cache/medcite)
 clean:
 	rm -rf $(VENV) medcite.db medcite.db-wal medcite.db-shm medcite.db.tantivy medcite.db.tantivy.lock \
-		medcite.db.vectors.* .pytest_cache .hypothesis benchmarks/out src/medcite.egg-info build dist
+		medcite.db.vectors.* .pytest_cache .hypothesis .schemathesis benchmarks/out src/medcite.egg-info build dist
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -rf "$${MEDCITE_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/medcite}"
