@@ -177,3 +177,46 @@ def test_guard_modes(caplog: pytest.LogCaptureFixture) -> None:
     assert "Jane" not in caplog.text and "1957" not in caplog.text
     with pytest.raises(ConfigError):
         guard(q, mode="strip", endpoint_is_loopback=False)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("Dana has had a rash since the weekend; is it shingles?", "Dana"),  # a subject and its verb
+    ("Is Grace allowed to fly after a DVT?", "Grace"),
+    ("Could the swelling on Autumn's ankles be from amlodipine?", "Autumn"),  # a possessive
+    ("Glucometer serial GX99120 for Teddy — how do I calibrate it?", "Teddy"),  # closing an ID sentence
+    ("NAKAMURA, KEN 61M with AF — rate control first?", "NAKAMURA, KEN"),
+    ("Jiří Dvořák has gout; is colchicine safe with clarithromycin?", "Jiří Dvořák"),
+    ("my wife ann takes lisinopril, is ibuprofen a problem", "ann"),
+    ("Mrs. De la Cruz asks about statins", "De la Cruz"),
+    ("She turned ninety-four in May; is a statin still worthwhile?", "ninety-four"),
+    ("Her colposcopy is on the 19th; can she stop the pill?", "the 19th"),
+    ("Surgery was 03-Feb-2022, can she lift weights?", "03-Feb-2022"),
+    ("His pacemaker went in 11/2018, is the battery due?", "11/2018"),
+    ("Bloods on Friday 6/14 showed a potassium of 6.1", "Friday 6/14"),
+    ("His social is 321 54 9876, is he eligible for Medicaid?", "321 54 9876"),
+    ("Write to me at tom underscore k at yahoo dot com about the rash", "tom underscore k at yahoo dot com"),
+    ("Ring (03) 9123 4567 about the INR", "(03) 9123 4567"),
+    ("We live on Via Roma 14, Lucca and my son has a fever", "Via Roma 14, Lucca"),
+    ("Back from Nairobi last week with a fever, malaria test?", "Nairobi"),
+    ("My aunt in Ashford-in-the-Water has shingles", "Ashford-in-the-Water"),
+    ("Retinal scan signature RS-2231-884 was stored; does glaucoma change it?", "RS-2231-884"),
+    ("DNA profile D3S1358 15,16 vWA 17,18 FGA 21,22 from the lab", "D3S1358 15,16 vWA 17,18 FGA 21,22"),
+])
+def test_general_rules_catch(text: str, value: str) -> None:
+    start = text.index(value)
+    spans = [(m.start, m.end) for m in find_phi(text)]
+    assert all(not text[i].isalnum() or any(s <= i < e for s, e in spans) for i in range(start, start + len(value)))
+
+
+@pytest.mark.parametrize("text", [
+    "What is the Vienna classification of Crohn disease?",  # a place before the noun of a named system
+    "Are the Boston criteria used for cerebral amyloid angiopathy?",
+    "What is the Kyoto classification of gastritis?",
+    "Is 24/7 nurse staffing required in the ICU?",
+    "Does the 9-valent vaccine cover types 31/33/45/52/58?",
+    "Is the Declaration of Geneva still used?",
+    "What is the role of Acyl-Homoserine Lactone in quorum sensing?",
+    "Which intoxication is associated with Burton's line?",
+])
+def test_general_rules_spare(text: str) -> None:
+    assert find_phi(text) == []

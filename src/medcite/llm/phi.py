@@ -11,7 +11,8 @@ Only questions sent to a *non-loopback* LLM endpoint are guarded (an endpoint wh
 The web app and the service also store and log questions only in their redacted form (:func:`redact`).
 
 Detection is rules over the text (regular expressions, context words, a census name list — see
-:mod:`medcite.llm.phi_names` — and a list of US towns, ``phi_places.txt``), tuned for clinical questions: ages up
+:mod:`medcite.llm.phi_names` — and lists of US towns and world cities, ``phi_places.txt`` and
+``phi_world_places.txt``), tuned for clinical questions: ages up
 to 89 ("65-year-old"), doses ("5551 units", "5 mg/kg"), lab values, blood pressures ("120/80"), scores and
 fractions ("grade 3/4", "1/2 tablet"), bare years ("2021"), eponyms ("Hodgkin", "Down syndrome") and MeSH headings
 ("Academic Medical Centers", "Child Health") are *not* PHI.
@@ -55,7 +56,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from medcite.errors import ConfigError, PHIError
-from medcite.llm.phi_names import EPONYMS, PLACES, find_names, vocabularies
+from medcite.llm.phi_names import EPONYMS, PLACES, find_names, vocabularies, zipf
 
 log = logging.getLogger(__name__)
 
@@ -106,9 +107,19 @@ _CAP = r"[A-Z][\w'’.-]*"
 #: a US town after a place cue: "from Dayton", "kids in Williamsburg", "PO Box 1182, Juneau" (checked against
 #: phi_places.txt, so "in Wilson disease" and "from Pfizer" stay clean)
 _TOWN = re.compile(r"(?:\b(?i:in|at|near|from|around|outside|of)\s+|,\s*)"
-                   r"([A-Z][a-z'’.]+(?:[ -][A-Z][a-z'’.]+){0,2})")
+                   r"([A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_A-Z]+(?:[ -](?:(?:de|la|del|do|da|dos|das|sur|on|upon|am|an|der|el)[ -])?"
+                   r"[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_A-Z'’]+){0,3})")
+#: a town in lower case: "my mom in hackensack" (rare words only)
+_TOWN_LOWER = re.compile(r"\b(?:in|from|near|outside)\s+([a-z]{5,}(?:[ -][a-z]{4,})?)\b")
+#: what follows a street address: its flat and its town ("23 Elm Court, Apt 2", "17 Herbert Macaulay Way, Yaba")
+_AFTER_ADDRESS = re.compile(r",\s*(?:(?i:apt|apartment|suite|ste|unit|flat)\.?\s*#?\d+[a-z]?\b"
+                            r"|[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]+(?:[ -](?:(?:de|la|del|do|da|sur|on|upon|the)[ -])*"
+                            r"[A-ZÀ-ÖØ-ÞĀ-Ž][^\W\d_]+)*)")
 _NOT_TOWN_AFTER = re.compile(r"(?i)(?:['’]s)?\s+(?:disease|syndrome|study|cohort|trial|heart|criteria|score|scale|"
                              r"classification|model|equation|formula|risk|method|protocol|guidelines?|sign|test)\b")
+#: a named document or body before "of": "the Declaration of Helsinki", "University of Toronto"
+_NOT_TOWN_BEFORE = re.compile(r"(?i)\b(?:declaration|convention|treaty|university|college|institute|school|accord|"
+                              r"protocol|charter|consensus|criteria|classification|statement|society|academy)\s+of\s+$")
 #: words that make a month and year the date of a publication or of knowledge, not of a person
 _PUBLICATION_DATE_BEFORE = re.compile(r"(?i)\b(?:as of|published|updated|released|issued|revised|approved|"
                                       r"announced|last reviewed)(?:\s+(?:in|on))?\s*$")
@@ -122,9 +133,10 @@ _SEP = r"(?:\s*(?:number|numbers|num\.?|no\.?|nos\.?|#|id|ids|code|is|was|are|re
 
 _CUED: list[tuple[str, str]] = [
     ("SSN", r"ssn|ss#|social security(?: card)?"),
-    ("PLAN", r"medicare(?: beneficiary)?(?: card)?|medicaid|mbi|hicn|member(?:ship)?|policy|subscriber|"
+    ("PLAN", r"medicare(?: beneficiary)?(?: card)?|medicaid|mbi|hicn|member(?:ship)?|policy|subscriber|bic|"
              r"beneficiary|insurance(?: card)?|insurer|health plan|plan|group|bcbs|cigna|aetna|humana|kaiser"),
-    ("MRN", r"mrn|mr|medical record|health record|record|chart|hospital|unit|patient|nhs|emr|ehr|hospital record"),
+    ("MRN", r"mrn|mr|medical record|prontu[aá]rio|expediente|dossier|historia cl[ií]nica|"
+            r"health record|record|chart|hospital|unit|patient|nhs|emr|ehr|hospital record"),
     ("ACCOUNT", r"account|acct\.?|a/c|billing(?: ref(?:erence)?| account)?|invoice|card|credit card|debit card|"
                 r"iban|bank account|routing"),
     ("LICENSE", r"(?:driver'?s?|driving|nursing|medical|rn|professional|state)?\s*licen[cs]e|dl|dea|npi|"
@@ -133,20 +145,22 @@ _CUED: list[tuple[str, str]] = [
                 r"(?:registration|reg\.?|plate|id|number|tag)|reg\.?|vin|vehicle id|truck|tag"),
     ("DEVICE", r"serial|s/n|sn|device(?: id| serial)?|udi|imei|mac address|transmitter(?: id| serial)?|"
                r"implant(?: id| card)?|pump(?: serial)?|model/serial"),
-    ("BIOMETRIC", r"fingerprint(?: template| hash)?|thumbprint|voiceprint|voice print|retina(?:l)? scan|"
+    ("BIOMETRIC", r"fingerprint(?: template| hash)?|thumbprint|voiceprint|voice print|retina(?:l)? scan(?: signature)?|"
                   r"iris scan|face ?print|palm ?print|biometric(?: id| template| hash)?|gait signature|"
-                  r"dna profile"),
+                  r"dna profile|(?:facial|face|hand|iris|voice|vein)(?: geometry| recognition)? (?:template|signature)|"
+                  r"(?:biometric |enrol(?:l?ment) )?(?:template|signature) (?:id|hash)"),
     ("ID", r"(?:subject|study|participant|research|trial subject|employee|staff|student|case|claim|reference|"
            r"ref|confirmation|ticket|order|accession|specimen|sample|barcode|prescription|rx|lab|visit|encounter|"
-           r"booking|tracking|customer|client|badge|id|identifier)"),
+           r"booking|tracking|customer|client|badge|id|identifier|inmate|prisoner|detainee|offender)"),
 ]
 _CUED_RE = [(kind, re.compile(rf"(?i:\b(?:{cue}))(?![\w/]){_SEP}{_VALUE}")) for kind, cue in _CUED]
 
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("EMAIL", re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
+    ("EMAIL", re.compile(r"\b[A-Za-z0-9._%+-]+[@＠][A-Za-z0-9.-]+\.[A-Za-z]{2,}\b")),
     # john dot smith at gmail dot com / maria_g [at] yahoo [dot] com / t.oconnor(at)hospital.org
     ("EMAIL", re.compile(
-        r"(?i)\b[a-z0-9._%+-]+(?:\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*[a-z0-9_%+-]+)*"
+        r"(?i)\b[a-z0-9._%+-]+(?:\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|\s+(?:dot|underscore|dash|hyphen)\s+)\s*"
+        r"[a-z0-9_%+-]+)*(?:\s+[a-z](?=\s+at\s))?"
         r"(?:\s*(?:\[at\]|\(at\)|\{at\}|<at>)\s*|\s+at\s+)"
         r"[a-z0-9-]+(?:\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*[a-z0-9-]+)*"
         r"\s*(?:\.|\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*"
@@ -155,35 +169,59 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("URL", re.compile(r"(?i)(?<![@\w.-])(?:[a-z0-9-]+\.)+(?:com|org|net|edu|gov|io|co|me|info|uk|us|ly|app|health)"
                        r"(?:/[^\s<>\"')\]]*)?(?![\w.-]*@)")),
     ("SSN", re.compile(r"\b\d{3}-\d{2}-\d{4}\b")),
+    ("SSN", re.compile(r"(?i)\b(?:ssn|ss#|social)\b[^\d\n]{0,40}?(?<!\d)(\d{3}[ .]\d{2}[ .]\d{4})\b")),
     ("FAX", re.compile(r"(?i)\bfax(?:\s*(?:no\.?|number|#|on|to|:))*\s*[:#]?\s*"
                        r"(\+?\d[\d\s().-]{8,17}\d)\b")),
     ("PHONE", re.compile(r"(?<![\w/.-])(?:\+?1[\s.-]?)?(?:\(\d{3}\)\s?|\d{3}[\s.-])\d{3}[\s.-]\d{4}\b"
                          r"|(?<![\w/.-])\+\d{1,3}[\s.-]?(?:\(?\d{1,4}\)?[\s.-]?){1,4}\d{2,4}\b"
                          r"|(?<![\w/.,-])1?\d{10}(?![\w/.,-]\d|\d)"  # 5551234567
-                         r"|(?<![\w/.-])0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4}\b")),  # 07700 900461
+                         r"|(?<![\w/.-])0\d{3,4}[\s-]?\d{3}[\s-]?\d{3,4}\b"  # 07700 900461
+                         r"|\(0\d{1,3}\)\s?\d{3,4}[\s-]?\d{4}\b")),  # (02) 9876 5432
     ("PHONE", re.compile(r"(?<![\w/.-])\d{3}[.-]\d{4}\b(?![./-]\d)")),  # 555-0143
     # Medicare Beneficiary Identifier: 1EG4-TE5-MK73
     ("PLAN", re.compile(r"\b[1-9][A-Z][A-Z0-9]\d-?[A-Z][A-Z0-9]\d-?[A-Z]{2}\d{2}\b")),
     # vehicle identification number: 17 characters, no I, O or Q
     ("VEHICLE", re.compile(r"\b(?=[A-HJ-NPR-Z0-9]*\d)(?=(?:[A-HJ-NPR-Z0-9]*[A-HJ-NPR-Z]){3})[A-HJ-NPR-Z0-9]{17}\b")),
     ("DEVICE", re.compile(r"\b(?:[0-9A-Fa-f]{2}[:-]){5}[0-9A-Fa-f]{2}\b")),  # a MAC address
+    ("VEHICLE", re.compile(r"(?i:\bplates?)(?:\s*(?:number|no\.?|#|:|is|reads))*\s*"
+                           r"((?=[A-Z]*\d)[A-Z0-9]{1,4}[ -]?[A-Z0-9]{2,4})\b")),  # plate EV4 LIFE
+    # a DNA (STR) profile: loci and their alleles, "D8S1179 13,14 D21S11 29,30"
+    ("BIOMETRIC", re.compile(r"(?:\b(?:D\d{1,2}S\d{2,4}|CSF1PO|TH01|TPOX|vWA|FGA|Amelogenin)\s+[\dXY]{1,2}(?:\.\d)?"
+                             r"(?:,\s?[\dXY]{1,2}(?:\.\d)?)?(?:\s+|$)){2,}")),
     ("ACCOUNT", re.compile(r"\b\d{4}([ -]?)\d{4}\1\d{4}\1\d{1,7}\b"  # card numbers
                            r"|\b[A-Z]{2}\d{2}[A-Z0-9]{11,30}\b")),  # IBAN
     ("ID", re.compile(r"\b(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{16,}\b", re.I)),  # hashes, tokens
     ("ID", re.compile(r"(?<![\w.,/-])\d{3,5}(?:[ -]\d{3,5}){2,}(?![\w.,/-]*\d)")),  # grouped long numbers
+    # (one pattern per shape: an alternation of them all is slower than the parts)
+    # 01/02/2024, 1-2-24, 2024-01-02, 07.11.1954; 12-Dec-2023
+    ("DATE", re.compile(r"(?<![/\d])\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2})\b"
+                        rf"(?![/.-]\d)|\b\d{{1,2}}[-/ ]{_MONTH_ANY}[-/ ](?:\d{{4}}|\d{{2}})\b")),
+    # Monday 7/1, Thursday 3/13
+    ("DATE", re.compile(rf"\b{_WEEKDAY}\d{{1,2}}/\d{{1,2}}\b(?![/.-]\d)")),
     ("DATE", re.compile(
-        # 01/02/2024, 1-2-24, 2024-01-02, 07.11.1954
-        r"\b(?:\d{1,2}[/.-]\d{1,2}[/.-](?:\d{4}|\d{2})|\d{4}[/.-]\d{1,2}[/.-]\d{1,2})\b(?![/.-]\d)"
         # (Tuesday) March 3(rd)(, 2021)
-        rf"|(?:{_WEEKDAY})?\b{_MONTH_ANY}\s+\d{{1,2}}{_ORD}\b(?!\s*(?:mg|g|ml|units|%|mm|cm|kg))(?:,?\s+\d{{4}}\b)?"
-        # (the) 3(rd) (of) March (2021)
-        rf"|(?:{_WEEKDAY})?(?:\bthe\s+)?\b\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MONTH_ANY}(?![a-z])(?:,?\s+\d{{4}}\b)?"
+        rf"(?:{_WEEKDAY})?\b{_MONTH_ANY}\s+\d{{1,2}}{_ORD}\b(?!\s*(?:mg|g|ml|units|%|mm|cm|kg))(?:,?\s+\d{{4}}\b)?")),
+    ("DATE", re.compile(
+        # (on) (the) 3(rd) (of) March (2021)
+        rf"(?:\bon\s+)?(?:{_WEEKDAY})?(?:\bthe\s+)?\b\d{{1,2}}{_ORD}\s+(?:of\s+)?{_MONTH_ANY}(?![a-z])"
+        r"(?:,?\s+\d{4}\b)?")),
+    ("DATE", re.compile(
         # March 2021: a month with its year is more precise than a year
-        rf"|\b(?i:january|february|march|april|june|july|august|september|october|november|december|"
+        rf"\b(?i:january|february|march|april|june|july|august|september|october|november|december|"
         rf"jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\.?\s+(?:of\s+)?(?:19|20)\d\d\b|\bMay\s+(?:19|20)\d\d\b"
         # holidays
         r"|\b(?i:christmas(?: eve| day)?|new year'?s(?: eve| day)?|thanksgiving(?: day)?|easter(?: sunday)?|"
         r"halloween|independence day|boxing day|valentine'?s day)\s+(?:19|20)\d\d\b")),
+    # the 14th, Tuesday the 9th (not "the 2nd dose", "the 3rd trimester")
+    ("DATE", re.compile(r"\b(?:on|by|before|after|since|until|till|from)\s+"
+                        r"(the\s+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b)"
+                        r"(?=\s*(?:[,.;:?!()—–]|-\s|$|(?:and|at|but|so|when|because|in|for|to|with)\b))"
+                        rf"|\b{_WEEKDAY}the\s+(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)\b")),
+    # in 3/2019: a month and year; on 22.05: day.month
+    ("DATE", re.compile(r"\b(?:in|on|since|from|until|by|before|after|dated|placed|inserted)\s+"
+                        r"((?:0?[1-9]|1[0-2])/(?:19|20)\d\d)\b(?![/\d]|\s*(?:births|patients|people|persons|live))"
+                        r"|\bon\s+((?:[12]\d|3[01]|0?[1-9])\.(?:0[1-9]|1[0-2]))\b"
+                        r"(?![.\d]|\s*(?:mg|g|ml|mcg|units?|%|mmol|kg))")),
     ("AGE", re.compile(
         r"(?<![\w.>≥+-])(?:9\d|1[0-2]\d)\s*-?\s*(?:years?|yrs?|y)(?:\s*-?\s*old|\s+of\s+age)\b(?!\s*(?:or|and)\s+"
         r"(?:older|over|above))"
@@ -193,6 +231,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"|\bninety[- ](?:one|two|three|four|five|six|seven|eight|nine)[- ]years?[- ]old\b"
         r"|\b(?:one hundred|a hundred)(?:[- ]and)?(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
         r"[- ]years?[- ]old\b", re.I)),
+    # "is ninety-one", "age ninety", "turned one hundred and two"
+    ("AGE", re.compile(
+        r"\b(?:is|was|am|be|turned|turns|aged|age|now|turning)\s+(?=ninety|one hundred|a hundred)((?:ninety(?:[- ](?:one|two|three|four|five|six|seven|eight|nine))?"
+        r"|(?:one|a) hundred(?:(?:[- ]and)?[- ]"
+        r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|twenty))?))\b"
+        r"(?!\s*(?:percent|%|mg|milligrams|minutes|seconds|days|beats|units|ml|degrees|pounds|or older|and older|"
+        r"or over|and over|\+))", re.I)),
     ("ADDRESS", re.compile(
         rf"\b\d{{1,6}}[a-z]?,?\s+(?:(?:[nsew]\.?|north|south|east|west)\s+)?"
         rf"(?:(?!(?:the|a|an|of|by|per|to|in|on|at|for|mg|ml|times|tablets?|days?|weeks?|hours?|doses?|units?)\b)"
@@ -200,7 +245,14 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"|\b\d{1,5},?\s+(?:rue|avenue|via|calle|avenida|strada|chemin|boulevard|plaza|piazza|platz|stra(?:ss|ß)e)"
         r"(?:\s+[\w'’-]+){1,4}"
         r"|\bp\.?\s?o\.?\s+box\s+\d+\b"
+        r"|\b(?:rua|calle|carrer|avenida|av\.|via|viale|rue|strada|ul\.|ulica|aleja|al\.|plaza|praça|largo|travessa|"
+        r"camino|paseo|straat|laan|gasse|platz)\s+(?:[\w'’.-]+\s+){1,4}?\d{1,5}[a-z]?\b(?![.,]?\d|\s*(?:mg|%))"
+        r"|\b[\w-]+(?:straße|strasse|weg|gasse|allee|platz|gatan|vägen|vej|straat|laan)\s+\d{1,5}[a-z]?\b"
         r"|\b(?:apt|apartment|suite|ste|unit|flat|room|rm)\.?\s*#?\s*\d+[a-z]?\b(?=\s*(?:,|$|\s+(?:and|in|at)\b))", re.I)),
+    ("ADDRESS", re.compile(r"[\u3400-\u9FFF]{1,8}(?:市|区|區|県|縣|省|町|村|路|街|道)[\u3400-\u9FFF]*"
+                           r"[0-9０-９]+(?:[-－ー丁目番地号號の][0-9０-９]*)*")),
+    ("ADDRESS", re.compile(r"\b[A-Z][a-z]+(?:-(?:on|upon|in|under|by|de|la|le|du|des|the|sur|en|am|an|der|les|lès|"
+                           r"sous|super))+-[A-Z][a-z]+\b")),  # Stow-on-the-Wold, Ashby-de-la-Zouch
     ("ZIP", re.compile(r"(?<![\w-])\d{5}-\d{4}\b")),
     ("ZIP", re.compile(r"(?i)\b(?:zip code|zipcode|zip|postal code|postcode|post code)(?:\s+(?:is|was|of))?\s*[:#]?"
                        r"\s*((?=[A-Z]*\d)[A-Z0-9]{3,5}(?:[\s-](?=[A-Z]*\d)[A-Z0-9]{3,4})?)\b")),
@@ -220,7 +272,10 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         r"\b(?:(?:St\.?|Saint|Mount|Mt\.?)\s+)?(?:[A-Z][\w'’.-]*[ -]){1,4}"
         r"(?:Hospital|Medical Cent(?:er|re)|Health Cent(?:er|re)|Clinic|Infirmary|Hospice|Nursing Home|"
         r"Care Home|Care Cent(?:er|re)|Rehabilitation Cent(?:er|re)|Rehab|Surgery Cent(?:er|re)|Health System|"
-        r"Medical Group|Nursing Facility|Retirement Home|Assisted Living|Memorial|Healthcare|Health)\b")),
+        r"Medical Group|Nursing Facility|Retirement Home|Assisted Living|Memorial|Healthcare|Health|"
+        r"Elementary(?: School)?|Middle School|High School|Primary School|Daycare|Day Care|Nursery|Preschool)\b")),
+    # a branded site after "at": "dialysis at DaVita Riverside"
+    ("FACILITY", re.compile(r"\bat\s+([A-Z][a-z]+[A-Z][a-z]+(?:\s+[A-Z][a-z]+){1,2})\b")),
 ]
 
 #: words that make a capitalised place or facility generic, not a place: "a University Hospital", "Texas"
@@ -271,8 +326,8 @@ def _short_dates(text: str) -> list[tuple[int, int]]:
     out = []
     for m in _SHORT_DATE.finditer(text):
         a, b = int(m.group(1)), int(m.group(2))
-        if not ((1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)):
-            continue  # 120/80, 20/20
+        if not ((1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)) or (a, b) == (24, 7):
+            continue  # 120/80, 20/20, "24/7" (all the time)
         before, after = text[max(0, m.start() - 40):m.start()], text[m.end():m.end() + 40]
         if _NOT_DATE_AFTER.match(after):
             continue
@@ -299,13 +354,16 @@ def _generic_place(span_text: str) -> bool:
 
 @lru_cache(maxsize=1)
 def _towns() -> frozenset[str]:
-    """US towns of 5,000 people or more, lower case (``phi_places.txt``, made by ``tools/phi_places.py``)."""
-    path = Path(__file__).with_name("phi_places.txt")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return frozenset()
-    return frozenset(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
+    """US towns of 5,000 people or more and cities of 15,000 or more elsewhere, lower case (``phi_places.txt``,
+    ``phi_world_places.txt``, made by ``tools/phi_places.py``)."""
+    out: set[str] = set()
+    for name in ("phi_places.txt", "phi_world_places.txt"):
+        try:
+            lines = Path(__file__).with_name(name).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            continue
+        out.update(ln.strip() for ln in lines if ln.strip() and not ln.startswith("#"))
+    return frozenset(out)
 
 
 def _find_towns(text: str) -> list[tuple[int, int]]:
@@ -317,9 +375,13 @@ def _find_towns(text: str) -> list[tuple[int, int]]:
             name = " ".join(words[:n])
             if name.lower().rstrip(".") in towns:
                 end = m.start(1) + len(name)
-                if not (words[0].lower() in EPONYMS or name.lower() in PLACES or _NOT_TOWN_AFTER.match(text, end)):
+                if not (words[0].lower() in EPONYMS or name.lower() in PLACES or _NOT_TOWN_AFTER.match(text, end)
+                        or _NOT_TOWN_BEFORE.search(text, 0, m.start(1))):
                     out.append((m.start(1), end))
                 break
+    for m in _TOWN_LOWER.finditer(text):
+        if m.group(1) in towns and zipf(m.group(1)) < 3.0:
+            out.append(m.span(1))
     return out
 
 
@@ -330,7 +392,8 @@ def find_phi(text: str) -> list[PHIMatch]:
     found: list[tuple[int, int, str]] = []
     for kind, pat in _PATTERNS:
         for m in pat.finditer(text):
-            start, end = m.span(1) if pat.groups and m.group(1) is not None and kind != "ACCOUNT" else m.span()
+            group = next((g for g in range(1, pat.groups + 1) if m.group(g) is not None), 0) if kind != "ACCOUNT" else 0
+            start, end = m.span(group)
             if kind == "IP" and not _valid_ip(m.group(0)):
                 continue
             if kind in ("ADDRESS", "FACILITY") and _generic_place(text[start:end]):
@@ -365,6 +428,11 @@ def find_phi(text: str) -> list[PHIMatch]:
         found.append((s, e, "DATE"))
     for s, e in _find_towns(text):
         found.append((s, e, "ADDRESS"))
+    for i, (s, e, kind) in enumerate(found):
+        if kind == "ADDRESS" and text[s:s + 1].isdigit() or kind == "ADDRESS" and text[e:e + 1] == ",":
+            while (after := _AFTER_ADDRESS.match(text, e)) and not _generic_place(after.group(0).strip(", ")):
+                e = after.end()
+            found[i] = (s, e, kind)
     for pat in (_AGE_SAID, _AGE_CUE):
         for m in pat.finditer(text):
             found.append((m.start(1), m.end(1), "AGE"))

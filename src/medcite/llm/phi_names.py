@@ -9,6 +9,11 @@ Used by :mod:`medcite.llm.phi`. Sources, most reliable first:
   that the medical corpus writes in lower case (``phi_name_words.txt``, made by ``tools/phi_name_words.py``), less
   eponyms, places and nationalities: a known first name, capitalised (or followed by a known surname in any
   case), is a name unless an eponym's disease word follows ("Down syndrome", "Gail model");
+* **grammar** — a capitalised word where a person stands: a clause's subject before a verb of a person ("Mark
+  has had a cough", "Is Rose allowed …"), a possessive ("on Summer's arms"), "for X" closing a request, "the X
+  family", before an MRN, a DOB or an e-mail, "Surname, Given" at the start — unless it is a drug, a MeSH heading,
+  an eponym, a place or a word with a drug or disease ending; never before the noun of a named system ("Milan
+  criteria", "Ross River virus");
 * **shape** — initials ("J.S.", "T. Abernathy", "patient m. o'donoghue"), two adjacent capitalised words that are
   neither everyday words nor in the list ("Xiomara Quispe"), a hyphenated given name of name parts or short
   syllables before a capitalised word ("Lars-Erik Johansson", "Ji-woo Park"), a run of letters in a non-Latin
@@ -139,6 +144,30 @@ def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
             frozenset(n for n in last if len(n) >= 3 and n not in drop))
 
 
+@lru_cache(maxsize=1)
+def _given_names() -> frozenset[str]:
+    """Census first names, words included ("Mark", "Hope", "Rose"): names only where the grammar says so."""
+    out: set[str] = set(_EXTRA_FIRST)
+    try:
+        import names
+
+        root = Path(names.__file__).parent
+        for fname in ("dist.male.first", "dist.female.first"):
+            out.update(ln.split()[0].lower() for ln in (root / fname).read_text(encoding="ascii").splitlines()
+                       if ln.strip())
+    except (ImportError, OSError):
+        pass
+    return frozenset(n for n in out if len(n) >= 3) - EPONYMS - PLACES - STOPWORDS - _MONTHS
+
+
+def _fold(word: str) -> str:
+    """Lower case without accents or a possessive: "Zoë's" → "zoe"."""
+    w = re.sub(r"['’]s$", "", word.lower())
+    if w.isascii():
+        return w
+    return "".join(c for c in unicodedata.normalize("NFKD", w) if not unicodedata.combining(c))
+
+
 _EXTRA_FIRST = """
     ahmed mohammed muhammad mohamed fatima aisha omar ali hassan hussein priya raj rahul anil sunil arjun aditi
     wei ming chen yuki hiroshi kenji keiko sakura jing xiao li lan mei ngozi chidi kwame kofi amara thandiwe
@@ -211,9 +240,11 @@ def _take(text: str, pos: int, *, strong: bool, capital_only: bool, limit: int =
             break
         word = m.group(0)
         if count == 0:
-            ok = _name_like(word, strong=strong, capital_only=capital_only)
+            ok = _name_like(word, strong=strong, capital_only=capital_only) or strong and word.lower() in _PARTICLES \
+                and re.match(rf"[ \t]+(?:[a-z]+[ \t]+)?[{_UP}]", text[m.end():]) is not None
         else:  # a later word continues the name unless it is an everyday word
-            ok = bool(re.fullmatch(_INITIAL, word)) or _non_latin(word) or not _everyday(word)
+            ok = bool(re.fullmatch(_INITIAL, word)) or _non_latin(word) or not _everyday(word) \
+                or word.lower() in _PARTICLES and re.match(rf"[ \t]+[{_UP}]", text[m.end():]) is not None
         if ok and word[0].islower() and word.endswith(".") and count == 0:  # "m." only before a name word
             after = _TOKEN.match(text, m.end() + 1)
             ok = after is not None and not after.group(0).endswith(".") and not _everyday(after.group(0))
@@ -277,13 +308,16 @@ def find_names(text: str) -> list[tuple[int, int]]:
             add((m.start(), m.end()))
     # the census list: a known first name, capitalised, with what follows it
     for m in re.finditer(rf"(?<![\w'’-])({_WORD})", text):
-        w = m.group(1)
+        w = re.sub(r"['’]s$", "", m.group(1))
         lw = w.lower()
-        if lw not in first or _already(spans, m.start()) or lw in _MONTHS and re.match(r"\s+\d", text[m.end():]):
+        if lw not in first or _already(spans, m.start()) or lw in _MONTHS and re.match(r"\s+\d", text[m.end():]) \
+                or w != m.group(1) and re.search(r"(?i)\b(?:the|st\.?|saint)\s+$",
+                                                 text[max(0, m.start() - 7):m.start()]):
             continue  # "April 2019" is a date, "April Smith" a name
         nxt = _TOKEN.match(text, m.end() + 1) if text[m.end():m.end() + 1] == " " else None
         nxt_w = nxt.group(0) if nxt else ""
-        if w[0].isupper() and (w[1:].islower() or w.isupper() and nxt_w.isupper() and len(w) > 2):
+        if w[0].isupper() and (w[1:].islower() or w.isupper() and re.sub(r"['’]s$", "", nxt_w).isupper()
+                               and len(w) > 2):
             if _sentence_start(text, m.start()) and not (nxt_w and (nxt_w[0].isupper() or nxt_w.lower() in
                                                                     ("has", "is", "was", "asks", "wants", "needs",
                                                                      "had", "and", "with", "who", "takes"))
@@ -303,19 +337,32 @@ def find_names(text: str) -> list[tuple[int, int]]:
                 and (_known(m.group(2)) or not _everyday(m.group(2))):
             add(m.span())
     # two adjacent capitalised words that are neither everyday words nor known names nor eponyms
-    for m in re.finditer(rf"(?<![\w'’-])([A-Z][a-zà-ÿ'’-]+)[ \t]+([A-Z][a-zà-ÿ'’-]+)(?![\w'’-])", text):
+    given = _given_names()
+    for m in _TWO_CAPS.finditer(text):
         a, b = m.group(1), m.group(2)
-        if any(_everyday(x) or x.lower() in EPONYMS or x.lower() in _SPECIES or _zipf(x) >= 2.5 for x in (a, b)):
+        if any(_CAMEL.search(x) for x in (a, b)):
+            continue  # "ResMed AirSense": a brand
+        if (_fold(a) in given and not _sentence_start(text, m.start()) or _fold(a) in first) \
+                and (_personal(a, given_only=True) or _known(_fold(b))) and _personal(b):
+            # a given name and a surname: "Hope Daniels", "Frank Miller", "Precious Ndlovu"
+            if not (_everyday(b) or b.lower() in _SPECIES or _EPONYM_USE.match(text, m.end())
+                    or _already(spans, m.start())) and (_known(_fold(b)) or _zipf(_fold(b)) < 3.0):
+                add(m.span())
+                continue
+        if any(_everyday(x) or x.lower() in EPONYMS or x.lower() in _SPECIES or _zipf(x) >= 2.5
+               or not _known(_fold(x)) and _MEDICAL_WORD.search(_fold(x)) for x in (a, b)):
             continue
-        if not any(x.lower() in first or x.lower() in last or _zipf(x) < 1.5 for x in (a, b)):
+        if not any(_fold(x) in first or _fold(x) in last or _zipf(x) < 1.5 for x in (a, b)):
             continue
         if _EPONYM_USE.match(text, m.end()) or _already(spans, m.start()):
             continue
         add(m.span())
     # a run of letters in a non-Latin script inside a Latin-script question
-    latin = sum(1 for c in text if c.isalpha() and _is_latin(c))
-    other = sum(1 for c in text if c.isalpha() and not _is_latin(c))
-    if latin >= other:
+    latin = other = 0
+    if not text.isascii():
+        latin = sum(1 for c in text if c.isalpha() and _is_latin(c))
+        other = sum(1 for c in text if c.isalpha() and not _is_latin(c))
+    if other and latin >= other:
         run: tuple[int, int] | None = None
         for m in _TOKEN.finditer(text):
             if not _non_latin(m.group(0)):
@@ -328,7 +375,178 @@ def find_names(text: str) -> list[tuple[int, int]]:
                 run = m.span()
         if run:
             add(run)
-    return [(s, e) for s, e in spans if not _vocabulary_term(text, s, e)]
+    _grammar_names(text, spans)
+    return [(s, e) for s, e in spans if not (_vocabulary_term(text, s, e) or _CLASSIFIER_AFTER.match(text, e)
+                                             or _EPONYM_NOUN.match(text, e)
+                                             or _NAMED_BODY_BEFORE.search(text, max(0, s - 20), s))]
+
+
+#: a named document or body before "of": "the Declaration of Geneva", "University of Sydney"
+_NAMED_BODY_BEFORE = re.compile(r"(?i)\b(?:declaration|convention|treaty|university|college|institute|accord|charter|"
+                                r"statement|society|academy)\s+of\s+(?:the\s+)?$")
+_UP = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹĻĽĿŁŃŅŇŊŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+#: a capitalised word of a name in any Latin spelling: "Zoë", "Yılmaz", "Ruiz-Peña", "O'Connell", "D'ANGELO"
+_CAP = rf"(?:[{_UP}]['’])?[{_UP}][^\W\d_]*(?:['’-][^\W\d_]+)*"
+_CAMEL = re.compile(r"^(?!(?:Mc|Mac|De|Da|Di|Du|La|Le|Van|Von|O['’]|D['’])[A-Z])[A-Z]?[a-z]+[A-Z]")
+_TWO_CAPS = re.compile(rf"(?<![\w'’-])({_CAP})[ \t]+({_CAP})(?![\w'’-])")
+_PARTICLES = frozenset("van von der den de del della la le da di du dos das ní nic mac bin ibn al el ter ten".split())
+#: a place or a person before the noun of a named system is part of that name ("the Milan criteria", "Ross River
+#: virus", "the San Francisco syncope rule", "Ann Arbor staging", "the Geneva Convention")
+_CLASSIFIER_AFTER = re.compile(r"(?:['’]s?)?(?:\s+[\w'’-]+)?\s+(?i:classifications?|criteria|criterion|score|scores|"
+                               r"rules?|system|staging|stage|virus|convention|declaration|consensus|scale|nomogram|"
+                               r"algorithm|equation|formula|syndrome|disease)\b")
+#: what a person does at the start of a clause: "Mark has had a cough", "Is Rose allowed to …", "Carmen works …"
+_PERSON_VERB = (r"(?:in|has|had|have|is|was|got|gets|gave|gives|works|worked|lives|lived|asks|asked|needs|takes|took|"
+                r"started|starts|wants|reacted|developed|fell|says|said|keeps|uses|went|allowed|drinks|eats|"
+                r"weighs|complains|reports|denies|received|underwent|tested|turned|woke|feels|felt|missed|stopped|"
+                r"still|also|just|recently|at|from|came|comes|broke|vomited|ran|refuses|refused|began|cannot|can't|"
+                r"isn't|wasn't|doesn't|hasn't|did|does)")
+_CLAUSE_BEFORE = re.compile(r"(?:^|[.!?;:—–]\s*|(?i:\b(?:is|can|should|does|did|could|would|has|was|do|whether|if|"
+                            r"that|and|but|so|because|when|while)\s+))$")
+_SUBJECT = re.compile(rf"(?<![\w'’-])(?!(?i:is|can|should|does|did|could|would|has|was|do|whether|if|that|and|but|so|"
+                      rf"because|when|while|what|how|why|which|who|where|are|will|may|my|our|the)\b)({_CAP})"
+                      rf"((?:[ \t]+{_CAP}){{0,2}})(?=(?:['’]s)?\s+{_PERSON_VERB}\b|['’]s\s+\S)")
+_TITLE = rf"[{_UP}][^\W\d_{_UP}][^\W\d_]*(?:['’-][^\W\d_]+)*"
+#: a double-barrelled surname beside another name word: "Le'Shawn Jackson-Bey", "Karimi-Nejad", "Dubois-Laurent"
+_BARRELLED = re.compile(rf"(?<![\w'’-])({_CAP}[ \t]+)?([{_UP}][^\W\d_]+-[{_UP}][^\W\d_]+)([ \t]+{_CAP})?"
+                        r"(?![\w'’-])")
+_SHORT_GIVEN = re.compile(rf"(?<![\w'’-])([{_UP}][a-z]{{1,2}}[ \t]+{_TITLE})(?=\s*[,(]?\s*(?:\(|(?i:mrn|dob)\b))")
+_POSSESSIVE = re.compile(rf"(?<![\w'’-])(?<!\bthe )(?<!\bThe )(?<!\bSt\. )(?<!\bSt )({_CAP})['’]s\s+(?=\S)")
+#: a name closing a request about a device or an identifier: "SN NB7720193 for Poppy —", "safe for Will to drink"
+_FOR_NAME = re.compile(rf"\bfor\s+({_TITLE})(?=\s*(?:[—–?!;:,.]|-\s|$)|\s+to\s+[a-z])")
+_IDENTIFIER_BEFORE = re.compile(r"\b(?=[A-Za-z-]*\d)(?=\w*[A-Za-z])[A-Za-z0-9-]{5,}\b|\b\d{5,}\b")
+_FAMILY = re.compile(rf"\bthe\s+({_TITLE})\s+(?:family|household|twins|kids|children|boys|girls)\b")
+#: names before an identifier: "Li Na (MRN A1937745)", "Tariq, MRN 12-88-4403", "HELGA SCHNEIDER-WOLFF pacemaker S/N",
+#: "Marta (marta.kowalska@wp.pl)"
+_ID_CUE = re.compile(r"(?i:\b(?:mrn|dob|d\.o\.b|ssn|nhs|prontu\w*|s/n|hospital number|medical record|date of birth)\b)"
+                     r"|[\w.+-]+[@＠]")
+_BEFORE_ID = re.compile(rf"((?:{_CAP}[ \t]+){{0,2}}{_CAP})\s*[,(:]?\s*$")
+_CAPS_HEAD = re.compile(r"^([A-Z][A-Z'’-]{2,}(?:\s+[A-Z][A-Z'’-]{2,})?)\s*:")
+_SURNAME_GIVEN = re.compile(rf"^({_CAP}),\s+({_CAP})(?![\w'’-])")
+_LOWER_PREFIXED = re.compile(r"(?<![\w'’-])([a-z]{3,})\s+((?:o|d|mc|mac|al|el|abu|bin|ben|van|von|de|di|da)['’-]"
+                             r"[a-z]{2,}(?:-[a-z]+)?)(?![\w'’-])")
+_RELATIVE_LOWER = re.compile(rf"(?i:\b(?:my|our|his|her|their)\s+{_RELATIVES})\s+([a-z]{{3,}})(?=\s+{_PERSON_VERB}\b)")
+_GREEK_NAME = re.compile(r"(?<!\w)[\u0386-\u038F\u0391-\u03A9][\u03AC-\u03CE]{2,}"
+                         r"(?:\s+[\u0386-\u038F\u0391-\u03A9][\u03AC-\u03CE]{2,})+")
+_OTHER_SCRIPT = r"[\u0400-\u04FF\u0590-\u06FF\u0900-\u0DFF\u0E00-\u0EFF\u3040-\u30FF\u3400-\u9FFF\uAC00-\uD7AF]"
+_LATIN_BESIDE = re.compile(rf"((?:{_CAP}[ \t]+){{0,2}}{_CAP})\s*\(\s*(?={_OTHER_SCRIPT})"
+                           rf"|{_OTHER_SCRIPT}\s*\(\s*((?:{_CAP}[ \t]+){{0,2}}{_CAP})\s*\)")
+_OPENERS = frozenset("""what which who how why when where is are was can could should would does do did will
+    may might must please hi hello dear also however yes no any every each some most many much several few this
+    that these those there here it its the a an if whether after before during since until while because so
+    patient patients pt doctor nurse mother father mom mum dad son daughter baby child husband wife""".split())
+
+
+def _personal(word: str, *, given_only: bool = False) -> bool:
+    """May ``word`` be a person's name where the grammar says it is one?"""
+    f = _fold(word)
+    if len(f) < 3 or f in _OPENERS or f in STOPWORDS or f in EPONYMS or f in PLACES or f in _MONTHS:
+        return False
+    labels, drugs, drug_words = vocabularies()
+    if f in drugs or f in drug_words or f in labels or f"{f}s" in labels:
+        return False
+    if f in _given_names() or f in _lexicon()[0]:
+        return True
+    return not given_only and not _everyday(word) and not _MEDICAL_WORD.search(f)
+
+
+#: endings of drug, chemical and disease words ("Corticosteroid", "Metastasis", "Lactone")
+_MEDICAL_WORD = re.compile(r"(?:oid|ine|ide|ate|one|ol|ase|itis|osis|sis|emia|aemia|oma|pathy|ectomy|plasty|scopy|"
+                           r"gram|cillin|mycin|azole|statin|pril|sartan|mab|nib|vir|parin|cycline|floxacin|dipine|"
+                           r"olol|tide|gene|virus|ics?|orsen|siran|cib|tib|lisib|ciclib|gliflozin|gliptin|lukast|setron|prazole|dronate|"
+                           r"tinib|zumab|ximab|umab)s?$")
+
+
+def _extend(text: str, end: int) -> int:
+    """Carry a name over its surname words: "Zoë Hartmann", "Van der Berg", "Ruiz-Peña"."""
+    for _ in range(3):
+        m = re.match(rf"[ \t]+((?:{'|'.join(_PARTICLES)})[ \t]+)*({_CAP})(?![\w'’-])", text[end:])
+        if not m or (_everyday(m.group(2)) and not _known(_fold(m.group(2)))) or m.group(2).lower() in STOPWORDS:
+            break
+        end += m.end()
+    return end
+
+
+def _grammar_names(text: str, spans: list[tuple[int, int]]) -> None:
+    """Names placed by the sentence rather than by a list: subjects, possessives, requests, headers."""
+    add = spans.append
+    for m in _SUBJECT.finditer(text):
+        if not _CLAUSE_BEFORE.search(text, max(0, m.start() - 10), m.start()):
+            continue
+        # after "Is …", "Can …" a census given name only: "Is Rose allowed", not "Is Zika still"
+        inverted = not _sentence_start(text, m.start(1))
+        more = m.group(2).split()
+        if text[m.end():m.end() + 4] == " in " and not more:
+            continue  # "Takotsubo in women": one word before "in" is too weak
+        # or, at a sentence start, a run whose later words are name words: "Siobhán Ní Bhriain had"
+        run = bool(more) and not inverted and not _everyday(m.group(1).split("-")[0]) \
+            and all(_personal(w) or w.lower() in _PARTICLES for w in more)
+        if any(_EPONYM_USE.match(f" {w}") for w in more):
+            continue  # "Rachmilewitz Index is used", "Lucio's Phenomenon is"
+        if (_personal(m.group(1), given_only=inverted) or run) \
+                and not _EPONYM_USE.match(text, m.end(2)) and not _EPONYM_NOUN.match(text, m.end(2)):
+            add((m.start(1), _extend(text, m.end(2))))
+    for m in _BARRELLED.finditer(text):
+        if _EPONYM_USE.match(text, m.end()) or _CLASSIFIER_AFTER.match(text, m.end()):
+            continue
+        others = [g.strip() for g in (m.group(1), m.group(3)) if g]
+        parts = m.group(2).lower().split("-")
+        if any(_known(_fold(w)) or any(p in _given_names() for p in _fold(w).split("-")) for w in others) \
+                and not any(_MEDICAL_WORD.search(p) or _zipf(p) >= 3.4 and not _known(p) for p in parts):
+            add(m.span())
+    for m in _SHORT_GIVEN.finditer(text):
+        if not any(w.lower() in STOPWORDS or w.lower() in _OPENERS for w in m.group(1).split()):
+            add(m.span(1))
+    for m in _POSSESSIVE.finditer(text):
+        if _personal(m.group(1), given_only=True) and not _EPONYM_USE.match(text, m.end(1)) \
+                and not _EPONYM_NOUN.match(text, m.end(1)):
+            add(m.span(1))
+    for m in _FAMILY.finditer(text):
+        if _personal(m.group(1)):
+            add(m.span(1))
+    for m in _FOR_NAME.finditer(text):
+        # a given name, or any name word closing a sentence about an identifier ("SN NB7720193 for Poppy")
+        if m.group(1).lower() in _given_names() and _personal(m.group(1), given_only=True) \
+                or _personal(m.group(1)) and _IDENTIFIER_BEFORE.search(text, 0, m.start()):
+            add(m.span(1))
+    for cue in _ID_CUE.finditer(text):
+        m = _BEFORE_ID.search(text, max(0, cue.start() - 60), cue.start())
+        if not m:
+            continue
+        words = list(re.finditer(r"\S+", m.group(1)))
+        while words and not _personal(words[0].group(0).rstrip(",")) and not _known(_fold(words[0].group(0))):
+            words.pop(0)
+        if words and (m.group(1).isupper() or any(_known(_fold(w.group(0))) or _fold(w.group(0)) in _given_names()
+                                                  for w in words)):
+            add((m.start(1) + words[0].start(), m.end(1)))
+    m = _CAPS_HEAD.match(text)
+    if m and any(_personal(p) for p in re.split(r"[\s-]+", m.group(1))):
+        add(m.span(1))
+    m = _SURNAME_GIVEN.match(text)
+    if m and (_fold(m.group(2)) in _given_names() or m.group(0).isupper()) and m.group(1).lower() not in _OPENERS \
+            and m.group(1).lower() not in STOPWORDS:
+        add(m.span())
+    for m in _LOWER_PREFIXED.finditer(text):
+        if m.group(1) not in STOPWORDS and (_fold(m.group(1)) in _given_names() or _zipf(m.group(1)) < 4.0):
+            add(m.span())
+    for m in _RELATIVE_LOWER.finditer(text):
+        if m.group(1) in _given_names() and m.group(1) not in ("will", "may", "can", "must", "just", "still"):
+            add(m.span(1))
+    for pat in (_GREEK_NAME,):
+        for m in pat.finditer(text):
+            add(m.span())
+    for m in _LATIN_BESIDE.finditer(text) if not text.isascii() else ():
+        g = 1 if m.group(1) else 2
+        if any(not _everyday(w) or _known(_fold(w)) for w in m.group(g).split()):
+            add(m.span(g))
+
+
+#: nouns that make a possessive an eponym ("Ludwig's angina", "Meckel's diverticulum")
+_EPONYM_NOUN = re.compile(r"(?:['’]s?)?\s+(?i:angina|aphasia|glands?|cysts?|ducts?|diverticulum|esophagus|oesophagus|"
+                          r"thyroiditis|pouch|space|area|membrane|fascia|ligament|canal|capsule|tubes?|triangle|"
+                          r"lines?|spots?|nodes?|nodules?|dermatitis|arthritis|neuralgia|paralysis|phenomenon|"
+                          r"signs?|ulcers?|disease|syndrome|sarcoma|lymphoma|palsy|law|criteria|score|"
+                          r"classification|knot|operation|procedure|test)\b")
 
 
 #: words between a name and the noun of an eponym ("Cornelia de Lange's syndrome")
@@ -366,4 +584,9 @@ def _already(spans: list[tuple[int, int]], pos: int) -> bool:
     return any(s <= pos < e for s, e in spans)
 
 
-__all__ = ["EPONYMS", "PLACES", "find_names", "vocabularies"]
+def zipf(word: str) -> float:
+    """How common ``word`` is in English (wordfreq's Zipf scale: 0 unknown, 3 uncommon, 6 "the"), cached."""
+    return _zipf(word)
+
+
+__all__ = ["EPONYMS", "PLACES", "find_names", "vocabularies", "zipf"]
