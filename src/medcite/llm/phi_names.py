@@ -122,42 +122,98 @@ _INITIALS_OK = frozenset("U.S. U.K. E.U. U.N. A.M. P.M. B.C. A.D. D.C. M.D. D.O.
                          "S.C. I.D. D.D.S. Ph.D. U.S.A.".split())
 
 
-@lru_cache(maxsize=1)
-def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
-    """(first names, surnames), lower case, from the census lists of the ``names`` package."""
+def _census_files() -> list[Path]:
+    try:
+        import importlib.util
+
+        spec = importlib.util.find_spec("names")  # data only: dist.male.first, dist.female.first, dist.all.last
+    except (ImportError, ValueError):
+        return []
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    root = Path(list(spec.submodule_search_locations)[0])
+    return [root / "dist.male.first", root / "dist.female.first", root / "dist.all.last"]
+
+
+def _read_census() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """(first names, surnames, given names) from the census lists and ``phi_name_words.txt`` (see ``_lexicon``)."""
     words = {ln.strip() for ln in (_HERE / "phi_name_words.txt").read_text(encoding="utf-8").splitlines()
              if ln.strip() and not ln.startswith("#")}
     drop = words | EPONYMS | PLACES | STOPWORDS
     first: set[str] = set(_EXTRA_FIRST)
     last: set[str] = set()
+    files = _census_files()
     try:
-        import names  # data only: dist.male.first, dist.female.first, dist.all.last
-
-        root = Path(names.__file__).parent
-        for fname, into in (("dist.male.first", first), ("dist.female.first", first), ("dist.all.last", last)):
-            for line in (root / fname).read_text(encoding="ascii").splitlines():
+        for path, into in zip(files, (first, first, last)):
+            for line in path.read_text(encoding="ascii").splitlines():
                 if line.strip():
                     into.add(line.split()[0].lower())
-    except (ImportError, OSError):  # the guard still works from cues, shape and the built-in names
+    except OSError:  # the guard still works from cues, shape and the built-in names
         pass
+    given = frozenset(n for n in first if len(n) >= 3) - EPONYMS - PLACES - STOPWORDS - _MONTHS
     return (frozenset(n for n in first if len(n) >= 3 and n not in drop),
-            frozenset(n for n in last if len(n) >= 3 and n not in drop))
+            frozenset(n for n in last if len(n) >= 3 and n not in drop), given)
 
 
 @lru_cache(maxsize=1)
+def _census() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
+    """The name lists, read once and kept in medcite's cache folder as one ``marshal`` blob (plain frozensets of
+    strings, no code): reading ~100,000 census lines costs ~0.3 s a process, the blob a few milliseconds. The
+    blob's name carries the data files' stamps, a digest of the word lists above and the interpreter version."""
+    import hashlib
+    import marshal
+    import os
+    import sys
+    import tempfile
+
+    from medcite.retrieve.query import vocabulary_cache_dir
+
+    folder = vocabulary_cache_dir()
+    sources = [*_census_files(), _HERE / "phi_name_words.txt"]
+    try:
+        stamps = "-".join(f"{p.stat().st_size}.{p.stat().st_mtime_ns}" for p in sources)
+    except OSError:
+        stamps = "missing"
+    lists = "\n".join(" ".join(sorted(x)) for x in (EPONYMS, PLACES, STOPWORDS, _MONTHS, _EXTRA_FIRST))
+    key = hashlib.sha256(f"{stamps}\n{lists}".encode()).hexdigest()[:16]
+    path = folder / f"phi-names-{key}-py{sys.version_info[0]}{sys.version_info[1]}.marshal" if folder else None
+    if path is not None and path.is_file():
+        try:
+            first, last, given = marshal.loads(path.read_bytes())
+            if all(isinstance(x, frozenset) for x in (first, last, given)):
+                return first, last, given
+        except (OSError, ValueError, EOFError, TypeError):
+            pass  # rebuilt below
+    out = _read_census()
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(marshal.dumps(out))
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.unlink(tmp)
+            for stale in path.parent.glob("phi-names-*"):
+                if stale != path:
+                    stale.unlink(missing_ok=True)
+        except OSError:  # read-only home, full disk: just slower next time
+            pass
+    return out
+
+
+def _lexicon() -> tuple[frozenset[str], frozenset[str]]:
+    """(first names, surnames), lower case, from the census lists of the ``names`` package, less the words the
+    corpus writes in lower case, eponyms, places and stop words."""
+    first, last, _given = _census()
+    return first, last
+
+
 def _given_names() -> frozenset[str]:
     """Census first names, words included ("Mark", "Hope", "Rose"): names only where the grammar says so."""
-    out: set[str] = set(_EXTRA_FIRST)
-    try:
-        import names
-
-        root = Path(names.__file__).parent
-        for fname in ("dist.male.first", "dist.female.first"):
-            out.update(ln.split()[0].lower() for ln in (root / fname).read_text(encoding="ascii").splitlines()
-                       if ln.strip())
-    except (ImportError, OSError):
-        pass
-    return frozenset(n for n in out if len(n) >= 3) - EPONYMS - PLACES - STOPWORDS - _MONTHS
+    return _census()[2]
 
 
 def _fold(word: str) -> str:

@@ -300,6 +300,11 @@ def _default_cache_dir() -> Path | None:
         return None
 
 
+def vocabulary_cache_dir() -> Path | None:
+    """Where medcite keeps its derived vocabularies (``MEDCITE_CACHE_DIR``/vocab, else the user cache folder)."""
+    return _default_cache_dir()
+
+
 def _load_vocab(mesh: bool, drugs: bool, cache_dir: Path | None) -> _Vocab:
     """The vocabularies, from the cache when it is there (one ``marshal`` load: plain dicts, tuples and strings,
     no code — about three times faster than JSON plus rebuilding the dicts), else built from the packages."""
