@@ -67,7 +67,8 @@ def run(base: str, name: str, headers: list[str], args: argparse.Namespace) -> d
     out = OUT / name
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
-    cmd = [str(Path(sys.executable).with_name("st")), "run", f"{base}/api/v1/openapi.json", "--checks", "all",
+    cmd = [str(Path(sys.executable).with_name("st")), "--config-file", str(Path(__file__).with_name("schemathesis.toml")),
+           "run", f"{base}/api/v1/openapi.json", "--checks", "all",
            "--max-examples", str(args.max_examples), "--seed", str(args.seed), "--phases", args.phases,
            "--workers", "1", "--report", "junit,ndjson", "--report-dir", str(out), "--request-timeout", "30",
            "--output-truncate", "false", "--suppress-health-check", "all"]

@@ -95,3 +95,12 @@ def test_500_has_security_headers_and_keeps_the_connection(live_server, monkeypa
         assert r2.status == 200 and json.loads(r2.read())["articles"] is not None
     finally:
         conn.close()
+
+
+def test_a_question_over_the_schema_limit_is_refused_even_when_it_is_mostly_spaces(web_env: WebEnv,
+                                                                                  web_client) -> None:
+    limit = web_env.svc.settings.max_question_chars
+    padded = QUESTION + " " * (limit - len(QUESTION) + 1)  # over the schema's maxLength as sent, not once trimmed
+    r = web_client.post("/api/v1/threads", json={"question": padded})
+    assert r.status_code in (400, 422) and "limit" in r.json()["error"]
+    assert web_client.post("/api/v1/threads", json={"question": QUESTION + "   "}).status_code == 201

@@ -168,13 +168,14 @@ class Web:
 
     def field(self, form: dict[str, str], name: str, max_chars: int | None = None, *, required: bool = True,
               label: str | None = None) -> str:
-        value = (form.get(name) or "").strip()
+        raw = form.get(name) or ""
+        value = raw.strip()
         label = label or name.replace("_", " ")
         limit = max_chars or self.config.max_field_chars
         if required and not value:
             raise FieldError(f"the {label} is empty", hint=f"fill in the {label} and submit again")
-        if len(value) > limit:
-            raise FieldError(f"the {label} is {len(value):,} characters long; the limit is {limit:,}",
+        if len(raw) > limit:  # as sent (the API schema's maxLength counts the value as sent, spaces included)
+            raise FieldError(f"the {label} is {len(raw):,} characters long; the limit is {limit:,}",
                              hint=f"shorten the {label}")
         return value
 
