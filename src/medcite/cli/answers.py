@@ -47,7 +47,9 @@ def ask(
 
         svc = make_service(ctx)
         filters = Filters(kinds=tuple(kind), year_min=since) if (kind or since) else None
-        answer = svc.ask(question, audience=audience, k=k, filters=filters, llm=llm)
+        # (a one-off question on the command line is not recorded for "related questions": only the web app,
+        # whose readers share them, records asked questions — redacted)
+        answer = svc.ask(question, audience=audience, k=k, filters=filters, llm=llm, remember=False)
         from medcite.llm.marks import mark_flagged
 
         answer = mark_flagged(answer)  # unsupported LLM sentences carry a visible mark
