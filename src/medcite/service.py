@@ -66,6 +66,10 @@ ASK_DEPTH = 50
 SEM_CHARS = 200
 
 
+#: meta key set while `embed` runs (cleared when it completes)
+DENSE_PENDING = "dense_embed_pending"
+
+
 class Medcite:
     """medcite's service facade."""
 
@@ -336,14 +340,25 @@ class Medcite:
             from medcite.store.faults import read_only
 
             raise read_only(self.settings.db)
+        store = self.open_existing()
+        # a mark that an embed is under way, cleared when it completes: an embed killed before its first save
+        # (no vector index on disk yet) is then finished by the next `medcite ingest` too (``dense_lags``)
+        with store.transaction():
+            store.set_meta(DENSE_PENDING, "1")
         result = self.dense_indexer().run(progress=progress, limit=limit)
         self._retriever = None  # pick up the new vectors
+        if limit is None:
+            with store.transaction() as conn:
+                conn.execute("DELETE FROM meta WHERE key = ?", (DENSE_PENDING,))
         return result
 
     def dense_lags(self) -> bool:
         """Whether a dense index exists but holds another number of vectors than the store has passages (an
-        embed was interrupted). Counts only: no embedder is loaded."""
+        embed was interrupted), or an embed began and never completed. Counts only: no embedder is loaded."""
         from medcite.index.paths import manifest_path
+
+        if self.open_existing().get_meta(DENSE_PENDING):
+            return True
 
         try:
             count = int(json.loads(manifest_path(self.vector_path()).read_text())["count"])

@@ -229,3 +229,28 @@ def test_a_store_on_a_read_only_mount_can_be_read(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stdout + res.stderr
     _read_only_checks(json.loads(res.stdout), db, clean, same_index=False)
     assert snapshot(db, e, QUERIES) == clean
+
+
+def test_an_embed_stopped_before_its_first_save_is_finished_by_the_next_ingest(tmp_path: Path) -> None:
+    from medcite.index.paths import manifest_path
+    from medcite.service import Medcite
+    from medcite.settings import Settings
+
+    corpus, db = write_corpus(tmp_path / "corpus", 40), tmp_path / "m.db"
+    e = env(tmp_path, MEDCITE_EMBEDDER="hashing")
+    rc, _, err = run(db, "ingest", "--no-embed", str(corpus), environ=e)
+    assert rc == 0, err
+
+    def stop(*_args: object) -> None:
+        raise KeyboardInterrupt  # as a kill at the embed's first progress report, before anything is saved
+
+    svc = Medcite(Settings(db=db, embedder="hashing", progress=False, query_expansion=False))
+    with pytest.raises(KeyboardInterrupt):
+        svc.embed(progress=stop)
+    svc.drop_vectors()  # as a kill -9 before the vector index's first file reached the disk
+    assert not manifest_path(svc.vector_path()).exists()  # only the store's mark says an embed began
+    svc.close()
+    rc, _, err = run(db, "ingest", str(corpus), environ=e)  # the same command as before, with embedding on
+    assert rc == 0, err
+    status = json.loads(run(db, "embed", "--status", environ=e)[1])
+    assert status["pending"] == 0 and status["stale"] == 0, status
