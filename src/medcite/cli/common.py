@@ -33,6 +33,9 @@ app = typer.Typer(
     help="medcite — cited answers to clinical questions from a medical corpus you own.",
     no_args_is_help=True,
     add_completion=False,
+    # plain help and usage errors (click's own layout): the boxed rich layout costs ~0.1 s of imports per command
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
 )
 out = Console()
 err = Console(stderr=True)
