@@ -463,7 +463,18 @@ class _Cue:
     words: frozenset[str]
     prefixes: tuple[str, ...]
     scripts: frozenset[str]
-    rx: re.Pattern
+    pattern: str
+
+    @property
+    def rx(self) -> re.Pattern:
+        """The pattern, compiled the first time a sentence with one of its anchor words needs it: most never
+        run on a clinical corpus, and compiling them all costs ~0.1 s per process."""
+        return _compiled(self.pattern)
+
+
+@lru_cache(maxsize=None)
+def _compiled(pattern: str) -> re.Pattern:
+    return re.compile(pattern, re.M)
 
 
 def _cues() -> tuple[_Cue, ...]:
@@ -475,7 +486,7 @@ def _cues() -> tuple[_Cue, ...]:
             parts = anchors.split()
             out.append(_Cue(family, frozenset(w for w in parts if w[0] != "~" and not w.endswith("*")),
                             tuple(w[:-1] for w in parts if w.endswith("*")),
-                            frozenset(w[1:] for w in parts if w[0] == "~"), re.compile(pattern, re.M)))
+                            frozenset(w[1:] for w in parts if w[0] == "~"), pattern))
     return tuple(out)
 
 
