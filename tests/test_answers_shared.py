@@ -80,3 +80,18 @@ def test_stroke_warning_signs_are_listed(full: Medcite) -> None:
     assert not a.insufficient_evidence
     assert "sudden" in a.bottom_line.lower() and ("numbness" in a.bottom_line.lower()
                                                   or "trouble speaking" in a.bottom_line.lower())
+
+
+def test_the_default_composer_routes_a_contraindication_question_to_the_model(full: Medcite) -> None:
+    """With ``composer = rules`` (the default), "may he take it" questions go to the model composer
+    (``safety_routing``); without the routing the rules composer quotes a pharmacokinetics sentence."""
+    s = full.settings
+    routed = Medcite(s.model_copy(update={"composer": "rules"}))
+    unrouted = Medcite(s.model_copy(update={"composer": "rules", "safety_routing": False}))
+    question = "Can a man who takes nitroglycerin use sildenafil?"
+    a = _ask(routed, question)
+    assert "contraindicated" in a.bottom_line.lower() or "do not take" in a.bottom_line.lower()
+    assert "contraindicated" not in _ask(unrouted, question).bottom_line.lower()
+    assert _ask(routed, "Is it safe to take ibuprofen while pregnant?").insufficient_evidence
+    routed.close()
+    unrouted.close()

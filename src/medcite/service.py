@@ -431,7 +431,8 @@ class Medcite:
             extra = [h for h in self._question_matches(query_terms(search_text), filters) if h.passage_id not in have]
             hits += [replace(h, rank=len(hits) + i) for i, h in enumerate(extra, start=1)]
         hits += graded_recommendations(store, hits)
-        if self.settings.composer == "model" and self._model_composer().config.question_types:
+        composer = self._composer_for(q)
+        if composer == "model" and self._model_composer().config.question_types:
             from medcite.answer.gather import typed_passages
             from medcite.answer.qtypes import question_types
 
@@ -445,7 +446,7 @@ class Medcite:
         quotable, hits, screened = quotable_hits(hits, doc_rows, names(self.settings.quote_formats),
                                                  names(self.settings.quote_kinds))
         lexical = retriever.lexical
-        if self.settings.composer == "model":
+        if composer == "model":
             comp = self._model_composer().select(q, terms, quotable, doc_meta_from_rows(doc_rows), lexical.idf,
                                                  audience, df=lexical.df, expansions=expansions)
         else:
@@ -479,6 +480,20 @@ class Medcite:
             "total": round((time.perf_counter() - t0) * 1000, 1),
         }
         return answer
+
+    def _composer_for(self, question: str) -> str:
+        """The composer for this question: the configured one, except that with the rules composer a question
+        whose wrong answer can harm — may he take it (contraindication; "is it safe to take … while pregnant"
+        included), with what (interaction) — goes to the model composer, which reads the sections that answer such
+        questions (a label's CONTRAINDICATIONS, WARNINGS, DRUG INTERACTIONS) and abstains when none does
+        (``safety_routing``; docs/composer.md)."""
+        chosen = self.settings.composer
+        if chosen == "rules" and self.settings.safety_routing:
+            from medcite.answer.qtypes import SAFETY_TYPES, question_types
+
+            if SAFETY_TYPES & set(question_types(question)):
+                return "model"
+        return chosen
 
     def _model_composer(self) -> Any:
         """The model composer, its model loaded once per process (one intra-op thread)."""

@@ -76,6 +76,12 @@ class Settings(BaseSettings):
         "sentences and decides whether the corpus answers at all; docs/composer.md) or rules (the older "
         "word-cover rules, kept for comparison).",
     )
+    safety_routing: bool = Field(
+        True,
+        description="With composer = rules, send questions whose wrong answer can harm (may one take it: "
+        "contraindications; with what: interactions) to the model composer, which reads the label sections "
+        "that answer them and abstains when none does.",
+    )
     quote_formats: str = Field(
         "pubmed,jats,medquad,ngc,spl,jsonl",
         description="Document formats (comma-separated parser names) whose passages answers may quote; documents "
