@@ -343,9 +343,10 @@ class Medcite:
         store = self.open_existing()
         # a mark that an embed is under way, cleared when it completes: an embed killed before its first save
         # (no vector index on disk yet) is then finished by the next `medcite ingest` too (``dense_lags``)
+        indexer = self.dense_indexer()  # (raises first when dense retrieval is switched off)
         with store.transaction():
             store.set_meta(DENSE_PENDING, "1")
-        result = self.dense_indexer().run(progress=progress, limit=limit)
+        result = indexer.run(progress=progress, limit=limit)
         self._retriever = None  # pick up the new vectors
         if limit is None:
             with store.transaction() as conn:
