@@ -305,3 +305,16 @@ def test_hnsw_recall_at_10(tmp_path: Path) -> None:
                       for q, t in zip(queries, truth)])
     print(f"HNSW recall@10 on {n} random vectors: {recall:.3f}")
     assert recall >= 0.95, recall
+
+
+def test_loading_usearch_then_onnxruntime_does_not_crash_the_process() -> None:
+    """`import usearch.index` then `import onnxruntime` is a segmentation fault; the index loads ONNX Runtime
+    first, so a process that opens the HNSW index and then runs an ONNX model survives."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("usearch")
+    code = ("from medcite.index.vector import _usearch\n_usearch()\n"
+            "from medcite.index.embedders import onnxruntime\nonnxruntime()\nprint('alive')")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "alive" in proc.stdout, proc.stderr[-2000:]

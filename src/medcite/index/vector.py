@@ -592,6 +592,15 @@ class ExactIndex(_StoredVectors):
 
 
 def _usearch() -> Any:
+    # ONNX Runtime must be loaded before usearch: the other way round, `import onnxruntime` crashes the process
+    # (a segmentation fault in its native library, seen with onnxruntime 1.32 and usearch 2.26 on Linux x86_64),
+    # and every process that searches vectors also runs an ONNX model (the query embedder, the answer model)
+    try:
+        from medcite.index.embedders import onnxruntime
+
+        onnxruntime()
+    except ImportError:  # no ONNX Runtime, no crash to avoid
+        pass
     try:
         from usearch.index import Index  # type: ignore[import-not-found]
     except ImportError as exc:
