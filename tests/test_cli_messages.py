@@ -155,3 +155,19 @@ def test_docs_stats_example_has_the_keys_the_program_prints(runner, tmp_path: Pa
     assert set(re.findall(r'"(\w+)":', top)) == keys, example
     numbers = {k: int(v) for k, v in re.findall(r'"(documents|active|deleted)": (\d+)', example)}
     assert numbers["active"] + numbers["deleted"] == numbers["documents"], example
+
+
+def test_the_terminal_view_renders_the_answers_markdown_subset() -> None:
+    from rich.console import Console
+
+    from medcite.cli.answers import markdown_view
+
+    console = Console(record=True, width=60, color_system=None)
+    console.print(markdown_view("**Guidelines**\n- Give 25 g of dextrose [1]\n- Recheck glucose in 15 minutes, "
+                                "and repeat the dose if it is still low [2]"))
+    text = console.export_text()
+    assert "**" not in text and "Guidelines" in text
+    assert text.count("•") == 2 and "[1]" in text and "[2]" in text
+    # a wrapped bullet hangs under its text, not under the bullet
+    wrapped = [ln for ln in text.splitlines() if ln.strip() and "•" not in ln and "Guidelines" not in ln]
+    assert wrapped and all(ln.startswith("    ") for ln in wrapped)
