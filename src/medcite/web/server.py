@@ -88,35 +88,30 @@ class TimedH11Protocol(H11Protocol):
             self.cycle.message_event.set()
         self.transport.close()
 
-    def _send_408(self) -> None:
-        seconds = self.body_timeout
-        body = json.dumps({"ok": False, "error": f"request body not received within {seconds:g} s",
-                           "status": 408}).encode()
+    def _send_error(self, status: int, reason: bytes, error: str) -> None:
+        """The API's JSON error body with the security headers, written straight to the connection (for what
+        the protocol answers before the app runs); the connection closes after it."""
+        body = json.dumps({"ok": False, "error": error, "status": status}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
                    (b"connection", b"close"), *SECURITY_HEADERS]
         try:
-            self.transport.write(self.conn.send(h11.Response(status_code=408, headers=headers,
-                                                             reason=b"Request Timeout")) or b"")
+            self.transport.write(self.conn.send(h11.Response(status_code=status, headers=headers,
+                                                             reason=reason)) or b"")
             self.transport.write(self.conn.send(h11.Data(data=body)) or b"")
             self.transport.write(self.conn.send(h11.EndOfMessage()) or b"")
         except h11.LocalProtocolError:  # the connection is past the point where a response fits: just close
             pass
+
+    def _send_408(self) -> None:
+        seconds = self.body_timeout
+        self._send_error(408, b"Request Timeout", f"request body not received within {seconds:g} s")
         self.logger.info("%s:%d - request body not received within %g s: 408, connection closed",
                          *(self.client or ("?", 0)), seconds)
 
     def send_400_response(self, msg: str) -> None:
         """A request the HTTP parser refuses (a request line or head over h11's size limit, a malformed head)
         gets the API's JSON error body and the security headers, like every other error, not plain text."""
-        body = json.dumps({"ok": False, "error": f"invalid HTTP request: {msg}", "status": 400}).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"connection", b"close"), *SECURITY_HEADERS]
-        try:
-            self.transport.write(self.conn.send(h11.Response(status_code=400, headers=headers,
-                                                             reason=b"Bad Request")) or b"")
-            self.transport.write(self.conn.send(h11.Data(data=body)) or b"")
-            self.transport.write(self.conn.send(h11.EndOfMessage()) or b"")
-        except h11.LocalProtocolError:  # the connection is past the point where a response fits: just close
-            pass
+        self._send_error(400, b"Bad Request", f"invalid HTTP request: {msg}")
         self.transport.close()
 
     # --- uvicorn's protocol hooks --------------------------------------------------------------
