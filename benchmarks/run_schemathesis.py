@@ -30,28 +30,17 @@ OUT = ROOT / "benchmarks" / "out" / "schemathesis"
 
 
 def start_server(root: Path) -> tuple[Any, threading.Thread, str, dict[str, str]]:
-    import uvicorn
-
     from medcite.settings import Settings
     from medcite.web import server_options
-    from web_fixtures import QUESTION, build_env, free_port  # noqa: E402
+    from web_fixtures import QUESTION, build_env, serve_in_thread  # noqa: E402
 
     env = build_env(root, ask_rate_per_minute=0)
     art = env.submitted(QUESTION, "ed")  # one article of each kind of state the anonymous run can see
     board = env.svc.editorial
     art = board.take(art.id, env.users["rita"])
     board.approve(art.id, env.users["rob"], art.version, "")
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=port, log_level="error", lifespan="off",
-                                           **server_options(Settings())))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise SystemExit("the web server did not start")
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}", env.tokens
+    server, thread, base = serve_in_thread(env.app, wait_s=30, log_level="error", **server_options(Settings()))
+    return server, thread, base, env.tokens
 
 
 def count(output: str) -> dict[str, int]:

@@ -100,23 +100,31 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebEnv]]:
-    """A real uvicorn server on 127.0.0.1:<free port>, in a thread, over its own corpus."""
+def serve_in_thread(app: Any, *, wait_s: float = 20, **config: Any) -> tuple[Any, threading.Thread, str]:
+    """A real uvicorn server for ``app`` on 127.0.0.1:<free port>, in a daemon thread, once it accepts
+    connections: (server, thread, base URL). ``config`` goes to ``uvicorn.Config`` (log level, ``http``
+    protocol …); stop it with ``server.should_exit = True`` and ``thread.join()``."""
     import uvicorn
 
-    env = build_env(tmp_path_factory.mktemp("live"))
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off"))
+    config = {"log_level": "warning", "lifespan": "off", **config}
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, **config))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + wait_s
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test web server did not start")
         time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", env
+    return server, thread, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, WebEnv]]:
+    """A real uvicorn server on 127.0.0.1:<free port>, in a thread, over its own corpus."""
+    env = build_env(tmp_path_factory.mktemp("live"))
+    server, thread, base = serve_in_thread(env.app)
+    yield base, env
     server.should_exit = True
     thread.join(timeout=10)
     env.svc.close()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -11,7 +9,8 @@ import pytest
 
 pytest.importorskip("fastapi")
 
-from web_fixtures import PASSWORD, QUESTION, WebEnv, build_env, free_port, web_client, web_env  # noqa: E402,F401
+from web_fixtures import (  # noqa: E402,F401  (web_client, web_env: fixtures)
+    PASSWORD, QUESTION, WebEnv, build_env, serve_in_thread, web_client, web_env)
 
 
 class FakeClock:
@@ -93,18 +92,7 @@ def test_cross_origin_post_is_refused(web_client) -> None:
 
 
 def _serve(env: WebEnv, options: dict):
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off", **options))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
-        time.sleep(0.05)
-    return server, thread, f"http://127.0.0.1:{port}"
+    return serve_in_thread(env.app, **options)
 
 
 @pytest.mark.parametrize("trusted,expected", [("", [200, 200, 429]), ("127.0.0.1", [200, 200, 200])])

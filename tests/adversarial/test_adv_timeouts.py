@@ -14,7 +14,7 @@ import pytest
 pytest.importorskip("fastapi")
 
 from medcite.web.server import TimedH11Protocol  # noqa: E402
-from web_fixtures import QUESTION, WebEnv, build_env, free_port  # noqa: E402
+from web_fixtures import QUESTION, WebEnv, build_env, serve_in_thread  # noqa: E402
 
 HEAD_S = 1.0
 BODY_S = 1.5
@@ -27,19 +27,9 @@ class QuickProtocol(TimedH11Protocol):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, WebEnv]]:
-    import uvicorn
-
     env = build_env(tmp_path_factory.mktemp("slow"))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(env.app, host="127.0.0.1", port=port, log_level="warning",
-                                           lifespan="off", http=QuickProtocol))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
-        time.sleep(0.05)
-    yield port, env
+    server, thread, base = serve_in_thread(env.app, http=QuickProtocol)
+    yield int(base.rsplit(":", 1)[1]), env
     server.should_exit = True
     thread.join(timeout=10)
     env.svc.close()
