@@ -161,11 +161,8 @@ def _census() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
     strings, no code): reading ~100,000 census lines costs ~0.3 s a process, the blob a few milliseconds. The
     blob's name carries the data files' stamps, a digest of the word lists above and the interpreter version."""
     import hashlib
-    import marshal
-    import os
-    import sys
-    import tempfile
 
+    from medcite import blobcache
     from medcite.retrieve.query import vocabulary_cache_dir
 
     folder = vocabulary_cache_dir()
@@ -176,31 +173,12 @@ def _census() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
         stamps = "missing"
     lists = "\n".join(" ".join(sorted(x)) for x in (EPONYMS, PLACES, STOPWORDS, _MONTHS, _EXTRA_FIRST))
     key = hashlib.sha256(f"{stamps}\n{lists}".encode()).hexdigest()[:16]
-    path = folder / f"phi-names-{key}-py{sys.version_info[0]}{sys.version_info[1]}.marshal" if folder else None
-    if path is not None and path.is_file():
-        try:
-            first, last, given = marshal.loads(path.read_bytes())
-            if all(isinstance(x, frozenset) for x in (first, last, given)):
-                return first, last, given
-        except (OSError, ValueError, EOFError, TypeError):
-            pass  # rebuilt below
+    path = folder / blobcache.blob_name(f"phi-names-{key}") if folder else None
+    cached = blobcache.load(path)
+    if isinstance(cached, tuple) and len(cached) == 3 and all(isinstance(x, frozenset) for x in cached):
+        return cached
     out = _read_census()
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(marshal.dumps(out))
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            for stale in path.parent.glob("phi-names-*"):
-                if stale != path:
-                    stale.unlink(missing_ok=True)
-        except OSError:  # read-only home, full disk: just slower next time
-            pass
+    blobcache.save(path, out, "phi-names-")
     return out
 
 

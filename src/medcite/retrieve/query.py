@@ -33,12 +33,9 @@ import bz2
 import csv
 import importlib.util
 import logging
-import marshal
 import os
 import pickle
 import re
-import sys
-import tempfile
 import threading
 import time
 import unicodedata
@@ -46,6 +43,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medcite import blobcache
+from medcite.blobcache import blob_name
 from medcite.index.terms import STOP_WORDS, normalise, query_terms
 
 log = logging.getLogger(__name__)
@@ -284,8 +283,7 @@ def _cache_file(cache_dir: Path, mesh: bool, drugs: bool) -> Path:
     versions = f"m{_data_file_stamp(MESH_PACKAGE, MESH_FILE) if mesh else 'off'}" \
                f"-d{_data_file_stamp(DRUG_PACKAGE, DRUG_FILE) if drugs else 'off'}"
     safe = re.sub(r"[^A-Za-z0-9._-]", "_", versions)
-    # marshal's format belongs to the interpreter version: the name carries it
-    return cache_dir / f"query-vocab-v{_CACHE_FORMAT}-{safe}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
+    return cache_dir / blob_name(f"query-vocab-v{_CACHE_FORMAT}-{safe}")
 
 
 def _default_cache_dir() -> Path | None:
@@ -310,17 +308,15 @@ def _load_vocab(mesh: bool, drugs: bool, cache_dir: Path | None) -> _Vocab:
     no code — about three times faster than JSON plus rebuilding the dicts), else built from the packages."""
     t0 = time.perf_counter()
     path = _cache_file(cache_dir, mesh, drugs) if cache_dir is not None else None
-    if path is not None and path.is_file():
-        try:
-            drug_names, labels, phrases, drug_words = marshal.loads(path.read_bytes())
-            if isinstance(drug_names, dict) and isinstance(labels, dict) and isinstance(phrases, dict) \
-                    and isinstance(drug_words, frozenset):
-                vocab = _Vocab(drugs=drug_names, source=f"cache {path}", drug_words=drug_words)
-                vocab.mesh_labels, vocab.mesh_phrases = labels, phrases
-                vocab.load_s = time.perf_counter() - t0
-                return vocab
-        except (OSError, ValueError, EOFError, TypeError):  # (a tuple of another length is a ValueError)
-            pass  # unreadable or from another layout: rebuilt below
+    cached = blobcache.load(path)
+    if isinstance(cached, tuple) and len(cached) == 4 and all(
+            isinstance(x, t) for x, t in zip(cached, (dict, dict, dict, frozenset))):
+        drug_names, labels, phrases, drug_words = cached
+        vocab = _Vocab(drugs=drug_names, source=f"cache {path}", drug_words=drug_words)
+        vocab.mesh_labels, vocab.mesh_phrases = labels, phrases
+        vocab.load_s = time.perf_counter() - t0
+        return vocab
+    # (no blob, an unreadable one or one of another layout: rebuilt)
     mesh_labels = _read_mesh_labels() if mesh else []
     drug_names = _read_drugs() if drugs else {}
     labels: dict[str, str] = {}
@@ -333,22 +329,8 @@ def _load_vocab(mesh: bool, drugs: bool, cache_dir: Path | None) -> _Vocab:
             if len(key) >= 2:
                 phrases.setdefault(key, label)
     drug_words = _drug_words(drug_names)
-    if path is not None and (mesh_labels or drug_names):
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(marshal.dumps((drug_names, labels, phrases, drug_words)))
-                os.replace(tmp, path)
-            finally:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-            for stale in path.parent.glob("query-vocab-*"):  # earlier layouts and package versions
-                if stale != path:
-                    stale.unlink(missing_ok=True)
-        except OSError as exc:  # read-only home, full disk: fine, just slower next time
-            log.debug("could not write vocabulary cache %s: %s", path, exc)
+    if mesh_labels or drug_names:
+        blobcache.save(path, (drug_names, labels, phrases, drug_words), "query-vocab-")
     vocab = _Vocab(drugs=drug_names, source="packages", drug_words=drug_words)
     vocab.mesh_labels, vocab.mesh_phrases = labels, phrases
     vocab.load_s = time.perf_counter() - t0
