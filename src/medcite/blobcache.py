@@ -24,6 +24,16 @@ def blob_name(stem: str) -> str:
     return f"{stem}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"
 
 
+def stamp(path: Path | None) -> str:
+    """Size and modification time of a source file ("missing" when absent): a cheap part of a blob's name that
+    changes whenever the file is replaced (a package upgraded or reinstalled)."""
+    try:
+        st = path.stat() if path is not None else None
+    except OSError:
+        st = None
+    return f"{st.st_size}.{st.st_mtime_ns}" if st else "missing"
+
+
 def load(path: Path | None) -> Any | None:
     """The blob's value, or None when there is none or it cannot be read."""
     if path is None or not path.is_file():

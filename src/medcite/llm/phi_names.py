@@ -167,10 +167,7 @@ def _census() -> tuple[frozenset[str], frozenset[str], frozenset[str]]:
 
     folder = vocabulary_cache_dir()
     sources = [*_census_files(), _HERE / "phi_name_words.txt"]
-    try:
-        stamps = "-".join(f"{p.stat().st_size}.{p.stat().st_mtime_ns}" for p in sources)
-    except OSError:
-        stamps = "missing"
+    stamps = "-".join(blobcache.stamp(p) for p in sources)
     lists = "\n".join(" ".join(sorted(x)) for x in (EPONYMS, PLACES, STOPWORDS, _MONTHS, _EXTRA_FIRST))
     key = hashlib.sha256(f"{stamps}\n{lists}".encode()).hexdigest()[:16]
     path = folder / blobcache.blob_name(f"phi-names-{key}") if folder else None

@@ -201,11 +201,7 @@ def _data_file_stamp(package: str, relative: str) -> str:
     key that changes whenever the package is upgraded or reinstalled (reading its version from the installed
     metadata scans every distribution on the path)."""
     folder = _package_dir(package)
-    try:
-        st = (folder / relative).stat() if folder else None
-    except OSError:
-        st = None
-    return f"{st.st_size}.{st.st_mtime_ns}" if st else "missing"
+    return blobcache.stamp(folder / relative if folder else None)
 
 
 def _read_mesh_labels() -> list[str]:
