@@ -318,3 +318,38 @@ def test_loading_usearch_then_onnxruntime_does_not_crash_the_process() -> None:
             "from medcite.index.embedders import onnxruntime\nonnxruntime()\nprint('alive')")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "alive" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_hnsw_graph_memory_mapped(tmp_path: Path, data) -> None:
+    """vector_mmap: the saved graph is mapped from its file (usearch view), searches as the loaded one does,
+    and the first change reads it into memory so add, remove and save still work."""
+    ids, vecs = data
+    path = tmp_path / "medcite.db.vectors"
+    ix = HnswIndex.open(path, DIM, embedder_id="emb-1")
+    ix.add(ids, vecs)
+    ix.save()
+    loaded = open_vector_index(path, DIM, "auto", 1000, embedder_id="emb-1")
+    mapped = open_vector_index(path, DIM, "auto", 1000, embedder_id="emb-1", mmap=True)
+    assert isinstance(mapped, HnswIndex) and mapped.graph_mapped and not loaded.graph_mapped
+    for i in (0, 17, 2999):
+        got_m, scores_m = mapped.search(vecs[i], 10)
+        got_l, _ = loaded.search(vecs[i], 10)
+        assert got_m.tolist() == got_l.tolist() and got_m[0] == ids[i]
+        assert scores_m[0] == pytest.approx(1.0, abs=1e-5)
+    # changes read the mapped graph into memory first
+    mapped.remove([int(ids[0])])
+    assert not mapped.graph_mapped
+    mapped.add(np.array([5_000_000]), vecs[1:2])
+    mapped.save()
+    again = HnswIndex.open(path, DIM, mmap=True)
+    assert again.graph_mapped and len(again) == 3000
+    got, _ = again.search(vecs[1], 2)
+    assert set(got.tolist()) == {int(ids[1]), 5_000_000}
+    assert int(ids[0]) not in again.search(vecs[0], 10)[0].tolist()
+
+
+def test_vector_mmap_setting_reaches_the_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from medcite.settings import Settings
+
+    monkeypatch.setenv("MEDCITE_VECTOR_MMAP", "true")
+    assert Settings(db=tmp_path / "m.db").vector_mmap is True

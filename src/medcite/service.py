@@ -310,7 +310,7 @@ class Medcite:
         embedder = make_embedder(self.settings)
         vectors = open_vector_index(
             self.vector_path(), embedder.dim, self.settings.vector_index, self.settings.ann_threshold,
-            embedder_id=embedder.id,
+            embedder_id=embedder.id, mmap=self.settings.vector_mmap,
         )
         return embedder, vectors
 

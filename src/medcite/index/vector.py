@@ -660,12 +660,16 @@ class HnswIndex(_StoredVectors):
 
     def __init__(self, path: Path, dim: int, *, embedder_id: str | None = None,
                  connectivity: int = HNSW_CONNECTIVITY, expansion_add: int = HNSW_EXPANSION_ADD,
-                 expansion_search: int = HNSW_EXPANSION_SEARCH) -> None:
+                 expansion_search: int = HNSW_EXPANSION_SEARCH, mmap: bool = False) -> None:
         _usearch()  # fail early, naming the package to install
         super().__init__(path, dim, embedder_id=embedder_id)
         self.params = {"connectivity": int(connectivity), "expansion_add": int(expansion_add),
                        "expansion_search": int(expansion_search)}
         self._graph = _new_graph(self.dim, **self.params)
+        # mmap: a saved graph is memory-mapped from its file (usearch `view`) instead of read into memory;
+        # the mapped graph is read-only, so the first add or remove reads it into memory first
+        self.mmap = bool(mmap)
+        self.graph_mapped = False
 
     def _load(self, m: dict[str, Any]) -> None:
         super()._load(m)
@@ -685,7 +689,10 @@ class HnswIndex(_StoredVectors):
             raise _corrupt(self.path, f"{gname} has {gpath.stat().st_size} bytes, the manifest says {expect}")
         graph = _new_graph(self.dim, **self.params)
         try:
-            graph.load(str(gpath))
+            if self.mmap:
+                graph.view(str(gpath))
+            else:
+                graph.load(str(gpath))
             deleted = int(_usearch().metadata(str(gpath)).get("count_deleted", 0))
         except Exception as exc:  # usearch raises RuntimeError/ValueError on a damaged file
             raise _corrupt(self.path, f"{gname} cannot be read: {exc}") from exc
@@ -694,7 +701,26 @@ class HnswIndex(_StoredVectors):
                                       f"expected {count} of dimension {self.dim}")
         graph.expansion_search = self.params["expansion_search"]
         self._graph = graph
+        self._graph_file = gpath
+        self.graph_mapped = self.mmap
         self._tombstones = deleted
+
+    def _writable_graph(self) -> None:
+        """Read a memory-mapped graph into memory (a mapped one cannot be changed)."""
+        if not self.graph_mapped:
+            return
+        graph = _new_graph(self.dim, **self.params)
+        graph.load(str(self._graph_file))
+        graph.expansion_search = self.params["expansion_search"]
+        self._graph, self.graph_mapped = graph, False
+
+    def _before_add(self, ids: np.ndarray, vecs: np.ndarray, replaced: np.ndarray) -> None:
+        self._writable_graph()
+        super()._before_add(ids, vecs, replaced)
+
+    def _before_remove(self, ids: np.ndarray) -> None:
+        self._writable_graph()
+        super()._before_remove(ids)
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = _as_query(query, self.dim)
@@ -725,14 +751,16 @@ class HnswIndex(_StoredVectors):
 
 
 def open_vector_index(path: Path, dim: int, kind: str = "auto", ann_threshold: int = 100_000, *,
-                      embedder_id: str | None = None, **hnsw_params: int) -> ExactIndex | HnswIndex:
+                      embedder_id: str | None = None, mmap: bool = False,
+                      **hnsw_params: int) -> ExactIndex | HnswIndex:
     """Open (or create empty) the vector index at ``path``.
 
     kind: "exact", "hnsw" or "auto" — exact below ``ann_threshold`` vectors, HNSW at or above it
     (by the count in the manifest; an HNSW index stays HNSW until its count drops below half the
     threshold). In auto mode an exact index promotes itself to HNSW on save once it crosses the
     threshold. ``embedder_id``: when given and the stored index was built by another embedder,
-    raise ReindexRequired.
+    raise ReindexRequired. ``mmap``: an HNSW graph is memory-mapped from its file instead of read
+    into memory (the float32 vectors always are).
     """
     path = Path(path)
     if kind not in ("auto", "exact", "hnsw"):
@@ -748,6 +776,7 @@ def open_vector_index(path: Path, dim: int, kind: str = "auto", ann_threshold: i
         else:
             chosen = "exact"
     if chosen == "hnsw":
-        return HnswIndex.open(path, dim, embedder_id=embedder_id, **hnsw_params)  # type: ignore[return-value]
+        return HnswIndex.open(path, dim, embedder_id=embedder_id, mmap=mmap,  # type: ignore[return-value]
+                              **hnsw_params)
     promote = ann_threshold if kind == "auto" else None
     return ExactIndex.open(path, dim, embedder_id=embedder_id, promote_at=promote)  # type: ignore[return-value]
