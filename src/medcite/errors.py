@@ -10,6 +10,7 @@ face (CLI, web) can map it once to a message and an exit code / HTTP status::
     ├── IngestError            a file could not be ingested
     │   ├── UnknownFormatError no parser recognises the file
     │   └── ParseError         the file (or one record of it) is malformed
+    ├── SyncError              a remote source (PubMed files, E-utilities) could not be fetched or verified
     ├── QueryError             a question or query that cannot be processed
     ├── EmbeddingError         the embedding model or server failed
     ├── IndexMissingError      the vector index is missing or corrupt
@@ -80,6 +81,14 @@ class UnknownFormatError(IngestError):
 
 class ParseError(IngestError):
     pass
+
+
+class SyncError(MedciteError):
+    """A remote file or listing could not be fetched or verified (after retries). ``file`` names it."""
+
+    def __init__(self, message: str, *, file: str = "", hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.file = file
 
 
 class QueryError(MedciteError):

@@ -136,6 +136,43 @@ class Medcite:
                 report.errors.append(f"articles citing changed documents could not be flagged: {exc}")
         return report
 
+    # --- sync ------------------------------------------------------------------------------
+
+    def sync_download_dir(self) -> Path:
+        """Where sync downloads go: ``sync_download_dir``, or ``<db>.downloads/`` beside the store."""
+        db = Path(self.settings.db)
+        return self.settings.sync_download_dir or db.with_name(db.name + ".downloads")
+
+    def _sync_fetcher(self, min_interval: float = 0.0) -> Any:
+        from medcite.sync.http import Fetcher
+
+        return Fetcher(timeout=self.settings.sync_timeout, tries=self.settings.sync_tries,
+                       backoff=self.settings.sync_backoff, min_interval=min_interval)
+
+    def sync_pubmed(self, base_url: str | None = None, download_dir: Path | None = None,
+                    on_step: Any | None = None) -> Any:
+        """Download, verify and ingest the PubMed baseline and update files this store does not have yet
+        (:mod:`medcite.sync.pubmed`); returns a :class:`~medcite.sync.SyncReport`."""
+        from medcite.sync.pubmed import PubMedMirror
+
+        with self._sync_fetcher() as fetcher:
+            mirror = PubMedMirror(self.store, self.ingest, fetcher, base_url or self.settings.sync_pubmed_url,
+                                  download_dir or self.sync_download_dir() / "pubmed",
+                                  keep_downloads=self.settings.sync_keep_downloads, on_step=on_step)
+            return mirror.run()
+
+    def sync_pubmed_query(self, query: str, max_records: int, eutils_url: str | None = None,
+                          download_dir: Path | None = None, on_step: Any | None = None, batch: int | None = None) -> Any:
+        """Ingest the PubMed records one E-utilities search finds (:mod:`medcite.sync.eutils`)."""
+        from medcite.sync.eutils import BATCH, EUtilsQuery, interval_for
+
+        key = self.settings.eutils_api_key.get_secret_value() if self.settings.eutils_api_key else None
+        with self._sync_fetcher(interval_for(key)) as fetcher:
+            job = EUtilsQuery(self.ingest, fetcher, eutils_url or self.settings.eutils_url,
+                              download_dir or self.sync_download_dir() / "pubmed", api_key=key,
+                              batch=batch or BATCH, keep_downloads=self.settings.sync_keep_downloads, on_step=on_step)
+            return job.run(query, max_records)
+
     def demo(self, corpus: Path | None = None, progress: ProgressFn | None = None, fresh: bool = True) -> IngestReport:
         """Ingest the demo corpus (``<shared_dir>/corpus`` by default) into a fresh database."""
         corpus = corpus or self.settings.corpus

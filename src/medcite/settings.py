@@ -220,6 +220,36 @@ class Settings(BaseSettings):
                         "empty (the default): trust none, the connection's own address counts."
     )
 
+    # --- sync (`medcite sync pubmed`) ----------------------------------------------------------
+    sync_pubmed_url: str = Field(
+        "https://ftp.ncbi.nlm.nih.gov/",
+        description="Base URL of the PubMed mirror `medcite sync pubmed` reads: it holds pubmed/baseline/ and "
+        "pubmed/updatefiles/ in NLM's layout (directory listings of .xml.gz files, each with its .md5).",
+    )
+    sync_download_dir: Path | None = Field(
+        None, description="Where `medcite sync` downloads files; defaults to `<db>.downloads/` beside the store.",
+    )
+    sync_keep_downloads: bool = Field(
+        False, description="Keep downloaded files after they are ingested (by default each is deleted once ingested "
+        "and recorded in the store; a full baseline is about 40 GB).",
+    )
+    sync_timeout: float = Field(60.0, gt=0, description="Seconds `medcite sync` waits for a server per request.")
+    sync_tries: int = Field(
+        4, ge=1, le=10, description="Attempts per request or download on a dropped connection, 429, 5xx or a wrong "
+        "MD5, with exponential backoff between them.",
+    )
+    sync_backoff: float = Field(
+        1.0, ge=0, description="Seconds before the first retry of `medcite sync`; doubled before each next one "
+        "(a server's Retry-After, up to 60 s, wins).",
+    )
+    eutils_url: str = Field(
+        "https://eutils.ncbi.nlm.nih.gov/entrez/eutils/",
+        description="Base URL of NCBI E-utilities (esearch.fcgi, efetch.fcgi) for `medcite sync pubmed --query`.",
+    )
+    eutils_api_key: SecretStr | None = Field(
+        None, description="NCBI API key for E-utilities: allows 10 requests/s instead of 3; never logged.",
+    )
+
     # retrieval weights are added by later stages through these generic fields
     lexical_title_weight: float = Field(2.5, ge=0, description="BM25 weight of the document title column.")
     lexical_heading_weight: float = Field(1.0, ge=0, description="BM25 weight of the section heading column.")

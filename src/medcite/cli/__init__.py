@@ -5,7 +5,7 @@ Each command parses its input, calls the service and renders; errors are mapped 
 """
 
 from medcite.cli.common import app
-from medcite.cli import answers, corpus, evaluate, llm, web  # noqa: F401  (register commands)
+from medcite.cli import answers, corpus, evaluate, llm, sync, web  # noqa: F401  (register commands)
 
 
 def main() -> None:

@@ -152,6 +152,24 @@ MIGRATIONS: list[tuple[str, str]] = [
         """,
     ),
     (CHANGE_LOG_MIGRATION, CHANGE_LOG_SQL),
+    (
+        "0006_sync_files",
+        """
+        -- remote files (PubMed baseline and update files) that `medcite sync` downloaded, verified and ingested;
+        -- a row is written only after the file's ingest transaction committed, so a re-run skips exactly these
+        CREATE TABLE sync_files (
+            source      TEXT NOT NULL,
+            name        TEXT NOT NULL,
+            kind        TEXT NOT NULL,
+            md5         TEXT NOT NULL,
+            size        INTEGER NOT NULL,
+            records     INTEGER NOT NULL,
+            deletions   INTEGER NOT NULL,
+            finished_at TEXT NOT NULL,
+            PRIMARY KEY (source, name)
+        ) WITHOUT ROWID;
+        """,
+    ),
 ]
 
 
