@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 
 class DocKind(str, Enum):
@@ -90,6 +90,45 @@ def kind_from_publication_types(pub_types: list[str] | tuple[str, ...], *, defau
 def status_from_publication_types(pub_types: list[str] | tuple[str, ...]) -> DocStatus:
     lowered = [p.strip().lower() for p in pub_types]
     return DocStatus.RETRACTED if any(p in _RETRACTED_TYPES for p in lowered) else DocStatus.ACTIVE
+
+
+# --- retractions and corrections ----------------------------------------------------------
+
+#: notices a paper can carry, most serious first: the values of ``Reference.notice`` and of the badges
+RETRACTED, EXPRESSION_OF_CONCERN, ERRATUM = "retracted", "expression_of_concern", "erratum"
+NOTICES: tuple[str, ...] = (RETRACTED, EXPRESSION_OF_CONCERN, ERRATUM)
+NOTICE_LABELS: dict[str, str] = {
+    RETRACTED: "Retracted",
+    EXPRESSION_OF_CONCERN: "Expression of concern",
+    ERRATUM: "Erratum",
+}
+#: PubMed ``CommentsCorrections/@RefType`` on the original paper, pointing at its notice
+NOTICE_IN: dict[str, str] = {
+    "RetractionIn": RETRACTED,
+    "ExpressionOfConcernIn": EXPRESSION_OF_CONCERN,
+    "ErratumIn": ERRATUM,
+}
+#: PubMed ``CommentsCorrections/@RefType`` on the notice, pointing at the original paper
+NOTICE_FOR: dict[str, str] = {
+    "RetractionOf": RETRACTED,
+    "ExpressionOfConcernFor": EXPRESSION_OF_CONCERN,
+    "ErratumFor": ERRATUM,
+}
+
+
+def worst_notice(notices: Iterable[str | None]) -> str | None:
+    """The most serious of ``notices`` (retracted > expression of concern > erratum); None when there is none."""
+    present = {n for n in notices if n}
+    return next((n for n in NOTICES if n in present), None)
+
+
+def own_notices(metadata: Mapping[str, Any] | None) -> list[str]:
+    """The notices a document's own record announces (PubMed ``RetractionIn``, ``ErratumIn``, …)."""
+    out: list[str] = []
+    for c in (metadata or {}).get("corrections") or ():
+        if isinstance(c, Mapping) and c.get("type") in NOTICE_IN:
+            out.append(NOTICE_IN[c["type"]])
+    return out
 
 
 # --- documents ----------------------------------------------------------------------------

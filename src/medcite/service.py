@@ -23,6 +23,7 @@ from medcite.answer.gather import (
     graded_recommendations,
     question_matches,
 )
+from medcite.answer.notices import cited_doc_ids, mark_notices, quotable_status
 from medcite.answer.related import related_questions, remember_question
 from medcite.answer.safety import names, quotable_hits
 from medcite.answer.schema import Answer
@@ -129,7 +130,9 @@ class Medcite:
         self.sync_lexical()
         if ingestor.changed_doc_ids:
             try:
-                report.flagged_articles = self.editorial.flag_changed_documents(
+                # retracted first: those articles leave the approved state; the rest are flagged where they stand
+                report.flagged_articles = self.editorial.return_for_retractions(ingestor.retracted_doc_ids)
+                report.flagged_articles += self.editorial.flag_changed_documents(
                     ingestor.changed_doc_ids, "a cited document was updated, deleted or retracted by a later ingest"
                 )
             except MedciteError as exc:
@@ -480,6 +483,7 @@ class Medcite:
         terms = list(aq.terms) if aq is not None else query_terms(search_text)
         expansions = list(aq.expansions) if aq is not None else []
         doc_rows = store.document_rows([h.doc_id for h in hits])
+        hits = quotable_status(hits, doc_rows)  # never a retracted or deleted document, even from a stale index
         # evidence is data: instructions in passages are screened out, and only trusted documents are quoted
         quotable, hits, screened = quotable_hits(hits, doc_rows, names(self.settings.quote_formats),
                                                  names(self.settings.quote_kinds))
@@ -501,6 +505,7 @@ class Medcite:
                       "best_cover": round(comp.best_cover, 3),
                       "best_passage_cover": comp.best_passage_cover,
                       "missing_terms": comp.missing_terms, "instructions_screened": screened},
+            notices=store.notices(list(doc_rows)),
         )
         if chat is not None:  # the LLM composer: the extractive answer above is its fallback
             from medcite.answer.llm_composer import LLMComposer
@@ -510,6 +515,7 @@ class Medcite:
                                            fallback=lambda: extractive, fingerprint=store.fingerprint(),
                                            related_questions=related, phi=s.llm_phi, related_hits=hits)
             answer.metadata = {**extractive.metadata, **answer.metadata}
+            mark_notices(answer, store.notices(cited_doc_ids(answer)))
         if remember and not answer.insufficient_evidence and not store.read_only:
             remember_question(store, _redacted(q), audience)
         answer.timings_ms = {
@@ -761,7 +767,8 @@ class Medcite:
             raise NotFound(f"no thread {thread_id!r}", hint="start a new question")
         from medcite.llm.marks import mark_flagged
 
-        return [mark_flagged(Answer.model_validate_json(r[0])) for r in rows]  # unsupported sentences marked
+        answers = [mark_flagged(Answer.model_validate_json(r[0])) for r in rows]  # unsupported sentences marked
+        return [self.with_notices(a) for a in answers]  # retractions since the answer was written show
 
     def follow_up(self, thread_id: str, question: str, audience: str | None = None) -> Answer:
         """Answer a follow-up with the thread's earlier questions as context and keep it in the thread."""
@@ -779,6 +786,14 @@ class Medcite:
     def document(self, doc_id: str) -> Any:
         """A stored document with its sections (NotFound for an unknown id)."""
         return self.open_existing().get_document(doc_id)
+
+    def document_notices(self, doc_id: str) -> list[dict[str, Any]]:
+        """Retraction, erratum and expression-of-concern notices about a document, most serious first."""
+        return self.open_existing().notice_details(doc_id)
+
+    def with_notices(self, answer: Any) -> Any:
+        """``answer`` (an Answer or its dict) with each reference's ``notice`` as the corpus stands now."""
+        return mark_notices(answer, self.open_existing().notices(cited_doc_ids(answer)))
 
     @property
     def editorial(self) -> Any:

@@ -9,6 +9,7 @@ from typing import Any, Sequence
 
 from medcite.answer.extractive import BOTTOM, Composition, Scored, kind_label
 from medcite.answer.grading import certainty, level_for
+from medcite.answer.notices import cap_for_concern
 from medcite.answer.safety import screen
 from medcite.answer.schema import (
     Answer,
@@ -86,6 +87,7 @@ def assemble(
     timings: dict[str, float],
     related_questions: list[str],
     metadata: dict[str, Any],
+    notices: dict[str, str] | None = None,
 ) -> Answer:
     heads = HEADINGS["patient" if audience == "patient" else "clinician"]
     numbers: dict[str, int] = {}
@@ -103,7 +105,7 @@ def assemble(
                 n=n, doc_id=x.doc_id, label=kind_label(x.kind), title=title or x.doc_id,
                 source=(row["source"] if row is not None else "") or "",
                 year=row["year"] if row is not None else None, url=(row["url"] if row is not None else "") or "",
-                kind=x.kind, level=level_for(x.kind), grade=None, quotes=[],
+                kind=x.kind, level=level_for(x.kind), grade=None, quotes=[], notice=(notices or {}).get(x.doc_id),
             )
         ref = refs[n]
         hit_text = next((h.text for h in hits if h.passage_id == x.passage_id), x.text)
@@ -207,7 +209,7 @@ def bottom_line_certainty(statements: Sequence[Any], refs: Sequence[Any]) -> tup
     bottom = [s for s in st if s.get("section") == BOTTOM]
     cited = {n for s in bottom for n in s.get("citations") or []}
     support = [r for r in rs if r.get("n") in cited] or rs
-    grade, rationale = certainty(support)
+    grade, rationale = cap_for_concern(*certainty(support), support)
     if grade in ("high", "moderate") and any(_UNDECIDED.search(str(s.get("text") or "")) for s in bottom):
         grade = "low"
         rationale = rationale.rstrip(".") + "; the bottom line itself says the evidence is insufficient to decide."

@@ -40,6 +40,9 @@ class Reference(BaseModel):
     level: str = Field(description="Evidence level: 1 (guideline / systematic review) … 5 (other).")
     grade: str | None = Field(None, description="Recommendation grade stated by a guideline (e.g. USPSTF B).")
     quotes: list[Quote] = Field(default_factory=list)
+    notice: Literal["retracted", "expression_of_concern", "erratum"] | None = Field(
+        None, description="The most serious notice on the document as the corpus stands now (shown as a badge): "
+                          "retracted, expression_of_concern or erratum; null when it has none.")
 
 
 class Statement(BaseModel):

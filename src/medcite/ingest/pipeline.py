@@ -12,7 +12,7 @@ from pathlib import Path
 import multiprocessing as mp
 from typing import Any, Callable, Iterable, Iterator
 
-from medcite.domain import Deletion, Document, DocStatus, IngestReport, RecordError
+from medcite.domain import NOTICE_FOR, Deletion, Document, DocStatus, IngestReport, RecordError
 from medcite.errors import IngestError, ParseError
 from medcite.ingest.base import INGESTIBLE_SUFFIXES, SNIFF_BYTES, detect, open_source
 from medcite.ingest.chunking import chunk_document
@@ -130,6 +130,7 @@ class _FileCounts:
     passages: int = 0
     record_errors: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
+    retracted: list[str] = field(default_factory=list)
 
 
 class Ingestor:
@@ -145,6 +146,9 @@ class Ingestor:
         self.batch_report = batch_report
         #: documents updated, deleted or retracted by this ingestor (for "needs re-review" flags)
         self.changed_doc_ids: list[str] = []
+        #: documents that stopped being searchable because they were retracted (articles citing them go back to
+        #: review); also in ``changed_doc_ids``
+        self.retracted_doc_ids: list[str] = []
 
     def ingest(self, paths: Iterable[str | Path]) -> IngestReport:
         started = time.perf_counter()
@@ -177,6 +181,7 @@ class Ingestor:
             report.passages += counts.passages
             report.errors.extend(counts.record_errors)
             self.changed_doc_ids.extend(counts.changed)
+            self.retracted_doc_ids.extend(counts.retracted)
         if self.progress:
             self.progress("done", 0, path)
 
@@ -199,6 +204,8 @@ class Ingestor:
                         pending += 1
                         if outcome in ("updated",):
                             counts.changed.append(event.doc_id)
+                        if outcome != "older" and event.metadata.get("corrections"):
+                            self._apply_notices(event, origin, counts)
                     elif isinstance(event, Deletion):
                         if self.store.set_status(
                             event.doc_id, DocStatus.DELETED, version=event.version, parser=parser.name, origin=origin
@@ -248,7 +255,26 @@ class Ingestor:
                 worker.terminate()
             worker.join(timeout=5)
 
+    def _apply_notices(self, doc: Document, origin: str, counts: _FileCounts) -> None:
+        """A retraction notice, erratum or expression of concern marks the paper it is about (``RetractionOf`` …),
+        even when that paper's own record is not sent again, and is remembered for a paper that arrives later."""
+        for c in doc.metadata.get("corrections") or ():
+            notice = NOTICE_FOR.get(c.get("type"))
+            if not notice or not c.get("pmid") or f"pmid:{c['pmid']}" == doc.doc_id:
+                continue
+            target = f"pmid:{c['pmid']}"
+            done = self.store.record_notice(target, notice, doc.doc_id, ref_source=c.get("ref_source") or "",
+                                            origin=origin)
+            if done == "retracted":
+                counts.retracted.append(target)
+            if done in ("retracted", "marked"):
+                counts.changed.append(target)
+
     def _store_document(self, doc: Document, parser: str, origin: str, counts: _FileCounts) -> str:
+        retracted_before = None
+        if doc.status is DocStatus.RETRACTED:
+            row = self.store.conn.execute("SELECT status FROM documents WHERE doc_id = ?", (doc.doc_id,)).fetchone()
+            retracted_before = row is not None and row["status"] == DocStatus.RETRACTED.value
         outcome, n_passages = self.store.upsert_document(doc, chunk_document, parser=parser, origin=origin)
         counts.passages += n_passages
         if outcome == "added":
@@ -261,4 +287,6 @@ class Ingestor:
             counts.older += 1
         if outcome in ("added", "updated") and doc.status in (DocStatus.RETRACTED,):
             counts.changed.append(doc.doc_id)
+            if not retracted_before:
+                counts.retracted.append(doc.doc_id)
         return outcome

@@ -15,8 +15,12 @@ from typing import BinaryIO, Iterator
 from lxml import etree
 
 from medcite.domain import (
+    NOTICE_FOR,
+    NOTICE_IN,
+    RETRACTED,
     Deletion,
     DocKind,
+    DocStatus,
     Document,
     ParseEvent,
     RecordError,
@@ -215,11 +219,30 @@ def _keywords_and_languages(keyword_parent: etree._Element, language_parent: etr
     return metadata
 
 
+def _corrections(citation: etree._Element) -> list[dict[str, str]]:
+    """``CommentsCorrectionsList`` entries about retractions, errata and expressions of concern.
+
+    ``RetractionIn`` / ``ErratumIn`` / ``ExpressionOfConcernIn`` sit on the original paper and name its notice;
+    ``RetractionOf`` / ``ErratumFor`` / ``ExpressionOfConcernFor`` sit on the notice and name the original.
+    Other types (``CommentIn``, ``UpdateOf``, …) are not read.
+    """
+    out: list[dict[str, str]] = []
+    for cc in citation.iterfind("CommentsCorrectionsList/CommentsCorrections"):
+        ref_type = (cc.get("RefType") or "").strip()
+        if ref_type not in NOTICE_IN and ref_type not in NOTICE_FOR:
+            continue
+        pmid = _clean(cc.findtext("PMID"))
+        entry = {"type": ref_type, "pmid": pmid if pmid.isdigit() else "", "ref_source": _text(cc.find("RefSource"))}
+        if entry not in out:
+            out.append(entry)
+    return out
+
+
 class PubMedParser:
     """Parser for PubMed/MEDLINE ``PubmedArticleSet`` XML."""
 
     name = "pubmed"
-    version = "1"
+    version = "2"  # 2: CommentsCorrections (retractions, errata, expressions of concern)
     description = "PubMed/MEDLINE XML (PubmedArticleSet: baseline, update files, efetch) — one document per abstract"
 
     def sniff(self, filename: str, head: bytes) -> bool:
@@ -340,6 +363,9 @@ class PubMedParser:
         pub_types = _dedupe(_texts(article, "PublicationTypeList/PublicationType"))
         mesh = _dedupe(_texts(citation, "MeshHeadingList/MeshHeading/DescriptorName"))
         metadata = _keywords_and_languages(citation, article)
+        corrections = _corrections(citation)
+        if corrections:
+            metadata["corrections"] = corrections
         return self._document(
             pmid=pmid, version=_version(pmid_el), title=title, source=source, date=date, year=year,
             authors=_authors(article.find("AuthorList")), pmcid=_pmcid(ids.get("pmc")), doi=doi,
@@ -400,7 +426,17 @@ class PubMedParser:
             mesh_terms=mesh,
             publication_types=pub_types,
             license="NLM",
-            status=status_from_publication_types(pub_types),
+            status=_status(pub_types, metadata),
             version=version,
             metadata=metadata,
         )
+
+
+def _status(pub_types: tuple[str, ...], metadata: dict) -> DocStatus:
+    """Retracted when a publication type says "Retracted Publication" or the record names its retraction."""
+    status = status_from_publication_types(pub_types)
+    if status is DocStatus.ACTIVE and any(
+        NOTICE_IN.get(c.get("type")) == RETRACTED for c in metadata.get("corrections", ())
+    ):
+        return DocStatus.RETRACTED
+    return status

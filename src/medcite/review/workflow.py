@@ -2,7 +2,8 @@
 
 States: submitted → under_review → approved | changes_requested | rejected; changes_requested →
 (resubmit) → submitted; an approved article can be sent back (request_changes) and, when a cited
-document changed, is flagged ``needs_rereview`` until a reviewer approves it again.
+document changed, is flagged ``needs_rereview`` until a reviewer approves it again. An approved article citing a
+document that is then retracted goes back to under review (:meth:`Editorial.return_for_retractions`).
 
 Two-person rule: nobody approves a text they wrote. The approver must not be the author of any version
 since the last approval (``approved_revision``); an edit by the assigned reviewer drops the assignment, so the
@@ -349,6 +350,47 @@ class Editorial(Accounts):
                     self._audit(tx, SYSTEM, "flagged_for_rereview", article_id, reason=reason, doc_ids=sorted(docs))
                     flagged.add(article_id)
         return len(flagged)
+
+    def return_for_retractions(self, doc_ids: Iterable[str]) -> int:
+        """Move approved (published) articles citing any of ``doc_ids`` — newly retracted documents — back to
+        under review, unassigned and flagged for re-review, with an audit entry naming each retracted reference;
+        return how many moved. The article stays out of public view until a reviewer approves it again."""
+        ids = sorted({str(d) for d in doc_ids if d})
+        if not ids:
+            return 0
+        moved = 0
+        with self.db.transaction() as tx:
+            now = self._now()
+            by_article: dict[str, set[str]] = {}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                marks = ",".join("?" * len(chunk))
+                for r in tx.all(
+                    "SELECT DISTINCT a.id, c.doc_id FROM review_articles a "
+                    f"JOIN review_citations c ON c.article_id = a.id WHERE a.state = ? AND c.doc_id IN ({marks})",
+                    (APPROVED, *chunk),
+                ):
+                    by_article.setdefault(r["id"], set()).add(r["doc_id"])
+            for article_id, docs in sorted(by_article.items()):
+                row = self._load(tx, article_id)
+                refs = [r for r in json.loads(row["answer"]).get("references") or [] if str(r.get("doc_id")) in docs]
+                named = [{"n": r.get("n"), "doc_id": str(r.get("doc_id")), "title": str(r.get("title") or "")}
+                         for r in refs] or [{"n": None, "doc_id": d, "title": ""} for d in sorted(docs)]
+                reason = "; ".join(
+                    f"reference [{r['n']}] “{r['title']}” ({r['doc_id']}) was retracted" if r["n"] is not None
+                    else f"cited document {r['doc_id']} was retracted" for r in named)
+                n = tx.execute(
+                    "UPDATE review_articles SET state = ?, reviewer_id = NULL, needs_rereview = 1, "
+                    "rereview_reason = ?, rereview_at = ?, version = version + 1, updated_at = ? "
+                    "WHERE id = ? AND state = ?",
+                    (UNDER_REVIEW, reason, now, now, article_id, APPROVED),
+                )
+                if n != 1:
+                    continue
+                self._audit(tx, SYSTEM, "returned_to_review", article_id, from_state=APPROVED, to_state=UNDER_REVIEW,
+                            reason=reason, retracted=named)
+                moved += 1
+        return moved
 
     # --- articles: reading ---------------------------------------------------------------------
 

@@ -153,6 +153,23 @@ MIGRATIONS: list[tuple[str, str]] = [
     ),
     (CHANGE_LOG_MIGRATION, CHANGE_LOG_SQL),
     (
+        "0005_document_notices",
+        """
+        -- retraction, erratum and expression-of-concern notices about a document, read from the notice's own
+        -- record (PubMed RetractionOf / ErratumFor / ExpressionOfConcernFor); the target may not be in the store
+        -- yet: the notice is kept and applied when it arrives
+        CREATE TABLE document_notices (
+            target      TEXT NOT NULL,
+            notice      TEXT NOT NULL,
+            source_doc  TEXT NOT NULL,
+            ref_source  TEXT NOT NULL DEFAULT '',
+            origin      TEXT NOT NULL DEFAULT '',
+            recorded_at TEXT NOT NULL,
+            PRIMARY KEY (target, notice, source_doc)
+        ) WITHOUT ROWID;
+        """,
+    ),
+    (
         "0006_sync_files",
         """
         -- remote files (PubMed baseline and update files) that `medcite sync` downloaded, verified and ingested;

@@ -5,17 +5,22 @@ from __future__ import annotations
 import json
 import sqlite3
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from medcite.domain import (
+    NOTICE_LABELS,
+    RETRACTED,
     SEARCHABLE_STATUSES,
     Document,
     DocKind,
     DocStatus,
     Passage,
     Section,
+    own_notices,
+    worst_notice,
 )
 from medcite.errors import NotFound, ReindexRequired, StoreError
 from medcite.store.faults import read_only, store_fault, writable
@@ -211,6 +216,8 @@ class Store:
             "SELECT content_hash, version, status FROM documents WHERE doc_id = ?", (doc.doc_id,)
         ).fetchone()
         now = _now()
+        if doc.status.value in SEARCHABLE_STATUSES and self._retraction_noticed(doc.doc_id):
+            doc = replace(doc, status=DocStatus.RETRACTED)  # its retraction notice came first (hash unchanged)
         if row is not None:
             if row["content_hash"] == content_hash:
                 return "unchanged", 0
@@ -298,6 +305,89 @@ class Store:
         if status.value not in SEARCHABLE_STATUSES:
             self.conn.execute("DELETE FROM passages WHERE doc_id = ?", (doc_id,))
         return True
+
+    # --- retractions and corrections -------------------------------------------------------
+
+    def _retraction_noticed(self, doc_id: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM document_notices WHERE target = ? AND notice = ? LIMIT 1", (doc_id, RETRACTED)
+        ).fetchone() is not None
+
+    def record_notice(self, target: str, notice: str, source_doc: str, *, ref_source: str = "",
+                      origin: str = "") -> str:
+        """Record that ``source_doc`` (a retraction notice, erratum or expression of concern) is about ``target``.
+
+        A retraction takes the target out of search (status ``retracted``), now or when it arrives later; an
+        erratum or expression of concern only marks it. Returns ``"retracted"`` when the target stopped being
+        searchable now, ``"marked"`` when a stored target got a new notice, ``"pending"`` when the target is not
+        in the store yet, ``""`` when the notice was already known. Must run inside :meth:`transaction`.
+        """
+        cur = self.conn.execute(
+            "INSERT OR IGNORE INTO document_notices(target, notice, source_doc, ref_source, origin, recorded_at) "
+            "VALUES (?,?,?,?,?,?)", (target, notice, source_doc, ref_source, origin, _now()))
+        new = cur.rowcount == 1
+        row = self.conn.execute("SELECT status FROM documents WHERE doc_id = ?", (target,)).fetchone()
+        if row is None:
+            return "pending" if new else ""
+        if notice == RETRACTED and row["status"] in SEARCHABLE_STATUSES:
+            self.set_status(target, DocStatus.RETRACTED)
+            return "retracted"
+        if new:
+            self.conn.execute("UPDATE documents SET updated_at = ? WHERE doc_id = ?", (_now(), target))
+            return "marked"
+        return ""
+
+    def notices(self, doc_ids: Sequence[str]) -> dict[str, str]:
+        """The most serious notice per document (``retracted``, ``expression_of_concern``, ``erratum``), from
+        its status, its own record (``RetractionIn`` …) and notices about it; documents without one are left out."""
+        found: dict[str, list[str]] = {}
+        ids = list(dict.fromkeys(doc_ids))
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(
+                f"SELECT doc_id, status, metadata FROM documents WHERE doc_id IN ({marks})", chunk
+            ):
+                mine = own_notices(json.loads(r["metadata"] or "{}"))
+                if r["status"] == DocStatus.RETRACTED.value:
+                    mine.append(RETRACTED)
+                found.setdefault(r["doc_id"], []).extend(mine)
+            for r in self.conn.execute(
+                f"SELECT target, notice FROM document_notices WHERE target IN ({marks})", chunk
+            ):
+                found.setdefault(r["target"], []).append(r["notice"])
+        out = {doc_id: worst_notice(ns) for doc_id, ns in found.items()}
+        return {k: v for k, v in out.items() if v}
+
+    def notice_details(self, doc_id: str) -> list[dict[str, Any]]:
+        """Every notice about a document, most serious first: ``{notice, label, doc_id, pmid, ref_source}``
+        (``doc_id`` of the notice's record when it is in the store or named by PMID, else '')."""
+        out: list[dict[str, Any]] = []
+        row = self.conn.execute("SELECT status, metadata FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+        if row is not None:
+            for c in json.loads(row["metadata"] or "{}").get("corrections") or ():
+                kinds = own_notices({"corrections": [c]})
+                if kinds:
+                    pmid = str(c.get("pmid") or "")
+                    out.append({"notice": kinds[0], "doc_id": f"pmid:{pmid}" if pmid else "", "pmid": pmid,
+                                "ref_source": str(c.get("ref_source") or "")})
+        for r in self.conn.execute(
+            "SELECT notice, source_doc FROM document_notices WHERE target = ? ORDER BY recorded_at, source_doc",
+            (doc_id,),
+        ):  # (the row's ref_source cites the target itself: nothing to show on the target's page)
+            if any(d["notice"] == r["notice"] and d["doc_id"] == r["source_doc"] for d in out):
+                continue
+            pmid = r["source_doc"][5:] if r["source_doc"].startswith("pmid:") else ""
+            out.append({"notice": r["notice"], "doc_id": r["source_doc"], "pmid": pmid, "ref_source": ""})
+        if row is not None and row["status"] == DocStatus.RETRACTED.value and not any(
+            d["notice"] == RETRACTED for d in out
+        ):
+            out.append({"notice": RETRACTED, "doc_id": "", "pmid": "", "ref_source": ""})  # "Retracted Publication"
+        order = {n: i for i, n in enumerate(NOTICE_LABELS)}
+        out.sort(key=lambda d: order.get(d["notice"], 99))
+        for d in out:
+            d["label"] = NOTICE_LABELS.get(d["notice"], d["notice"])
+        return out
 
     # --- reads ---------------------------------------------------------------------------
 
