@@ -321,3 +321,22 @@ def test_query_mode_cli_and_errors(tmp_path: Path, eutils: EUtils) -> None:
     eutils.fail_next = [503] * 4
     res = CliRunner().invoke(app, ["sync", "pubmed", "--query", "study"], env=env)
     assert res.exit_code == 1 and "esearch: HTTP 503 after 4 tries" in " ".join(res.output.split())
+
+
+def test_two_syncs_into_one_download_folder_are_refused(tmp_path: Path, mirror: Mirror) -> None:
+    import fcntl
+
+    folder = tmp_path / "medcite.db.downloads" / "pubmed"
+    folder.mkdir(parents=True)
+    with open(folder / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)  # another run holds it
+        with pytest.raises(SyncError, match="another medcite sync is running"):
+            _sync(tmp_path, mirror)
+    assert _sync(tmp_path, mirror).ok
+
+
+def test_max_needs_query(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    res = CliRunner().invoke(app, ["sync", "pubmed", "--max", "5"], env=_cli_env(tmp_path))
+    assert res.exit_code == 2 and "--max applies to --query only" in " ".join(res.output.split())

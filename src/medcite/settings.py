@@ -231,7 +231,7 @@ class Settings(BaseSettings):
     )
     sync_keep_downloads: bool = Field(
         False, description="Keep downloaded files after they are ingested (by default each is deleted once ingested "
-        "and recorded in the store; a full baseline is about 40 GB).",
+        "and recorded in the store; the full baseline is tens of gigabytes).",
     )
     sync_timeout: float = Field(60.0, gt=0, description="Seconds `medcite sync` waits for a server per request.")
     sync_tries: int = Field(

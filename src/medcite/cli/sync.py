@@ -27,8 +27,8 @@ def pubmed(
                                                 "sync_download_dir, or <db>.downloads/ beside the store)."),
     query: Optional[str] = typer.Option(None, "--query", help="Instead of the files, ingest the records this PubMed "
                                         "search finds, through E-utilities."),
-    max_records: int = typer.Option(10_000, "--max", min=1, max=10_000,
-                                    help="With --query: ingest at most N records (E-utilities gives 10,000 at most)."),
+    max_records: Optional[int] = typer.Option(None, "--max", min=1, max=10_000, help="With --query: ingest at most "
+                                              "N records (default and most: 10,000, what E-utilities gives)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     embed: bool = typer.Option(True, "--embed/--no-embed",
                                help="Then embed new passages for dense retrieval (interruptible; search works meanwhile)."),
@@ -37,11 +37,13 @@ def pubmed(
 
     Files are applied in order (baseline, then updates by number); each finished file is recorded in the store,
     so a re-run does nothing new and an interrupted run resumes at the file it stopped in."""
+    if max_records is not None and query is None:
+        raise typer.BadParameter("--max applies to --query only", param_hint="--max")
     with handle_errors():
         svc = make_service(ctx, sync_download_dir=download_dir)
         step = None if as_json else _print_step
         if query is not None:
-            report = svc.sync_pubmed_query(query, max_records, on_step=step)
+            report = svc.sync_pubmed_query(query, max_records or 10_000, on_step=step)
         else:
             report = svc.sync_pubmed(base_url, on_step=step)
         _print_report(report, as_json)

@@ -99,6 +99,11 @@ class Fetcher:
                 part.unlink(missing_ok=True)
                 self._wait(attempt, None)
                 continue
+            except OSError as exc:  # the download folder: full, read-only, gone
+                part.unlink(missing_ok=True)
+                raise SyncError(f"cannot write {part}: {exc.strerror or exc}", file=_name(url),
+                                hint="free disk space or point --download-dir (sync_download_dir) at another folder"
+                                ) from None
             if expected_md5 is not None and digest != expected_md5:
                 problem = f"MD5 mismatch (got {digest}, the published checksum is {expected_md5})"
                 part.unlink(missing_ok=True)
