@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from medcite.answer.notices import notice_label
 from medcite.answer.schema import Answer
 
 
@@ -13,7 +14,8 @@ def to_markdown(answer: Answer) -> str:
     if answer.references:
         lines += ["## References", ""]
         for r in answer.references:
-            bits = [f"{r.n}. **{r.label}** — {r.title}"]
+            mark = f"**[{notice_label(r.notice)}]** " if r.notice else ""
+            bits = [f"{r.n}. {mark}**{r.label}** — {r.title}"]
             tail = ", ".join(str(x) for x in (r.source, r.year) if x)
             if tail:
                 bits.append(f"*{tail}*")

@@ -101,8 +101,11 @@ def markdown_view(markdown: str) -> Group:
 
 
 def render_answer(answer: Answer) -> None:
-    """A rich terminal view: headings, citation numbers, the labelled reference list."""
+    """A rich terminal view: headings, citation numbers, the labelled reference list (with a RETRACTED, ERRATUM or
+    EXPRESSION OF CONCERN mark in words before a reference that carries one)."""
     from rich.panel import Panel
+
+    from medcite.answer.notices import notice_label
 
     out.print(Text(answer.question, style="bold underline"))
     style = "yellow" if answer.insufficient_evidence else "green"
@@ -116,6 +119,8 @@ def render_answer(answer: Answer) -> None:
         out.print(Text("References", style="bold cyan"))
         for r in answer.references:
             line = Text(f"[{r.n}] ", style="bold")
+            if r.notice:
+                line.append(f"{notice_label(r.notice).upper()} ", style="bold white on red")
             line.append(f"{r.label}", style="magenta")
             line.append(f" · {r.title}")
             tail = " · ".join(str(x) for x in (r.source, r.year) if x)

@@ -18,6 +18,7 @@ from medcite.llm.marks import mark_flagged
 from medcite.review import STATES, Article
 from medcite.web.auth import Principal, check_csrf, principal, require_user, user_dict
 from medcite.web.contract import BODY, QUESTION_PATTERN, TOKEN, errors, security
+from medcite.web.pages import with_notices
 
 router = APIRouter(prefix="/api/v1")
 MAX_TEXT = 20000
@@ -253,8 +254,10 @@ async def search(request: Request, q: str = Query("", max_length=MAX_TEXT),
 @router.get("/documents/{doc_id:path}", summary="A corpus document with its sections", responses=errors(404))
 async def document(doc_id: str, request: Request) -> JSONResponse:
     doc = await web(request).call("document", doc_id)
+    notices = await web(request).call("document_notices", doc.doc_id)
     return ok({"doc_id": doc.doc_id, "kind": doc.kind.value, "label": doc.kind.label, "title": doc.title,
                "source": doc.source, "year": doc.year, "date": doc.date, "url": doc.url, "status": doc.status.value,
+               "notices": notices,
                "sections": [{"index": i, "heading": s.heading, "text": s.text} for i, s in enumerate(doc.sections)]})
 
 
@@ -306,7 +309,7 @@ async def submit(body: SubmitIn, request: Request, who: Principal = Depends(api_
             responses=errors(*TOKEN, 403, 404), openapi_extra=security(False))
 async def get_article(article_id: str, request: Request, who: Principal = Depends(api_principal)) -> JSONResponse:
     w = web(request)
-    return ok(article_dict(await w.run(w.editorial.get, article_id, who.user)))
+    return ok(article_dict(await with_notices(w, await w.run(w.editorial.get, article_id, who.user))))
 
 
 @router.get("/articles/{article_id}/versions", summary="Every content version with its diff",

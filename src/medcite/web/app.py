@@ -25,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from medcite.answer.notices import notice_label, retracted_in_bottom_line
 from medcite.errors import MedciteError, PermissionDenied
 from medcite.llm.marks import mark_flagged
 from medcite.review import STATE_LABELS
@@ -122,6 +123,7 @@ class Web:
             md=md.render_markdown, inline=md.render_inline, safe_url=md.safe_url, doc_href=md.doc_href,
             diff_lines=md.diff_lines, state_labels=STATE_LABELS, quote=lambda s: quote(str(s), safe=""),
             newest_year=newest_year, stale_bottom_line=stale_bottom_line, headline=headline,
+            notice_label=notice_label, retracted_in_bottom_line=retracted_in_bottom_line,
         )
 
     # --- calling the service ------------------------------------------------------------------

@@ -7,6 +7,7 @@ Every page works without JavaScript; ``static/app.js`` only streams answers in a
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -44,9 +45,19 @@ def answer_html(web: Any, answer: Any, article: Article | None, url: str, turn: 
     return Markup(parts.answer_body(answer, article, url, turn, ref_numbers(answer)))
 
 
+async def with_notices(web: Any, article: Article) -> Article:
+    """The article with its references' retraction / correction notices as the corpus stands now."""
+    try:
+        return replace(article, answer=await web.call("with_notices", article.answer))
+    except MedciteError:  # no evidence store (an editorial database on its own): no notices to show
+        return article
+
+
 def article_html(web: Any, article: Article) -> Markup:
-    """The rendered body of an article, cached per (id, version) — approved pages are read far more than written."""
-    key = (article.id, article.version)
+    """The rendered body of an article, cached per (id, version, notices) — approved pages are read far more than
+    written; a retraction or correction of a cited document renders it anew."""
+    notices = tuple(str(r.get("notice") or "") for r in article.answer.get("references") or [])
+    key = (article.id, article.version, notices)
     cache: OrderedDict = web.page_cache
     html = cache.get(key)
     if html is None:
@@ -146,6 +157,7 @@ async def editorial_policy(request: Request) -> Response:
 async def document(request: Request, doc_id: str, passage: str = Query("", max_length=500)) -> Response:
     w = _w(request)
     doc = await w.call("document", doc_id)
+    notices = await w.call("document_notices", doc.doc_id)
     mark: tuple[int, int, int] | None = None
     if passage:
         def find() -> Any:
@@ -164,7 +176,8 @@ async def document(request: Request, doc_id: str, passage: str = Query("", max_l
             sections.append((s.heading, s.text[:start], s.text[start:end], s.text[end:]))
         else:
             sections.append((s.heading, s.text, "", ""))
-    return w.render(request, "doc.html", {"doc": doc, "sections": sections, "marked": mark is not None},
+    return w.render(request, "doc.html", {"doc": doc, "sections": sections, "marked": mark is not None,
+                                          "notices": notices},
                     title=doc.title)
 
 
@@ -207,7 +220,7 @@ async def submit(request: Request) -> Response:
 async def article_page(request: Request, article_id: str) -> Response:
     w = _w(request)
     who = principal(request)
-    article = await w.run(w.editorial.get, article_id, who.user)
+    article = await with_notices(w, await w.run(w.editorial.get, article_id, who.user))
     body = article_html(w, article)
     answer = as_answer(article.answer)
     return w.render(request, "article.html", {"article": article, "body": body, "answer": answer,

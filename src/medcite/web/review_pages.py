@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from medcite.errors import PermissionDenied
 from medcite.review.recompute import headline, is_quality_section
 from medcite.web.auth import check_csrf, principal, require_user
-from medcite.web.pages import article_html
+from medcite.web.pages import article_html, with_notices
 
 router = APIRouter(include_in_schema=False)
 MAX_NOTE = 5000
@@ -31,7 +31,7 @@ async def review_page(request: Request, article_id: str) -> Response:
     w = _w(request)
     who = principal(request)
     user = require_user(who)
-    article = await w.run(w.editorial.get, article_id, user)
+    article = await with_notices(w, await w.run(w.editorial.get, article_id, user))
     versions = await w.run(w.editorial.versions, article_id, user)
     try:
         comments = await w.run(w.editorial.comments, article_id, user)
