@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 
 .PHONY: setup demo test test-fast bench screenshots clean
 
-# What medcite runs on; `make test` adds the dev extra (pytest, hypothesis, playwright) and psycopg.
+# What medcite runs on; `make test` adds the dev extra (pytest, hypothesis, playwright), psycopg and ray.
 $(VENV)/.installed: pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed
-	$(BIN)/pip install -q --no-compile -e '.[dev,postgres]'
+	$(BIN)/pip install -q --no-compile -e '.[dev,postgres,ray]'
 	touch $@
 
 setup: $(VENV)/.installed

@@ -84,6 +84,7 @@ class Medcite:
         self._sem_embedder: Any | None = None
         self._sem_cache: dict[str, Any] = {}
         self._composer: Any | None = None
+        self._cluster: Any | None = None
 
     # --- store -------------------------------------------------------------------------
 
@@ -105,6 +106,9 @@ class Medcite:
         store.check_fingerprint("chunker_version", CHUNKER_VERSION, "chunker")
 
     def close(self) -> None:
+        if self._cluster is not None:
+            self._cluster.shutdown()
+            self._cluster = None
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -120,10 +124,14 @@ class Medcite:
 
     # --- ingest ------------------------------------------------------------------------
 
-    def ingest(self, paths: Iterable[str | Path], progress: ProgressFn | None = None) -> IngestReport:
+    def ingest(self, paths: Iterable[str | Path], progress: ProgressFn | None = None,
+               ray: bool = False) -> IngestReport:
+        """Ingest files; with ``ray`` they are parsed on Ray workers (:meth:`cluster`) and stored here, in order."""
         store = self.store
         store.set_meta("parser_versions", json.dumps(parser_versions(), sort_keys=True))
-        ingestor = Ingestor(store, progress=progress, limits=Limits.from_settings(self.settings))
+        limits = Limits.from_settings(self.settings)
+        source = self.cluster().parse_source(limits) if ray else None
+        ingestor = Ingestor(store, progress=progress, limits=limits, source=source)
         report = ingestor.ingest(paths)
         # always: an index build that a crash interrupted is finished here, not by the next search (a few ms
         # when the index is current)
@@ -374,8 +382,19 @@ class Medcite:
                              hint="set MEDCITE_EMBEDDER=onnx-minilm to build a dense index")
         return DenseIndexer(self.open_existing(), embedder, vectors)
 
-    def embed(self, progress: Any | None = None, limit: int | None = None) -> dict[str, Any]:
-        """Bring the dense index up to date with the store (new passages embedded, stale ones removed)."""
+    def cluster(self) -> Any:
+        """The Ray cluster of ``--ray``: the one at ``ray_address``, or a local one started now (needs the ray
+        extra; ``medcite.cluster``). It stops with :meth:`close` or at exit."""
+        if self._cluster is None:
+            from medcite.cluster.runtime import RayCluster
+
+            s = self.settings
+            self._cluster = RayCluster(s.ray_address, s.ray_workers, s.ray_gpus_per_worker)
+        return self._cluster
+
+    def embed(self, progress: Any | None = None, limit: int | None = None, ray: bool = False) -> dict[str, Any]:
+        """Bring the dense index up to date with the store (new passages embedded, stale ones removed); with
+        ``ray`` the batches are embedded on Ray workers and the vectors written here."""
         if self.open_existing().read_only:
             from medcite.store.faults import read_only
 
@@ -384,6 +403,8 @@ class Medcite:
         # a mark that an embed is under way, cleared when it completes: an embed killed before its first save
         # (no vector index on disk yet) is then finished by the next `medcite ingest` too (``dense_lags``)
         indexer = self.dense_indexer()  # (raises first when dense retrieval is switched off)
+        if ray:
+            indexer.embed_map = self.cluster().embed_map(indexer.embedder, self.settings)
         with store.transaction():
             store.set_meta(DENSE_PENDING, "1")
         result = indexer.run(progress=progress, limit=limit)

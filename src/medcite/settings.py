@@ -166,6 +166,23 @@ class Settings(BaseSettings):
         "The float32 vectors are always memory-mapped.",
     )
 
+    # --- Ray (optional: pip install 'medcite[ray]'; docs/deployment.md) ----------------------
+    ray_address: str | None = Field(
+        None,
+        description="Ray cluster that `medcite ingest --ray` and `medcite embed --ray` use: the head's "
+        "`HOST:6379` (or `auto`, `ray://HOST:10001`); unset: a local Ray cluster is started on this machine.",
+    )
+    ray_workers: int = Field(
+        0, ge=0,
+        description="Ray workers: files parsed at once, embedding workers (one ONNX thread each); 0: one per CPU "
+        "the cluster has. A local cluster is started with this many CPUs (0: every core).",
+    )
+    ray_gpus_per_worker: float = Field(
+        0.0, ge=0,
+        description="GPUs each Ray embedding worker asks for; above 0 the worker embeds with ONNX Runtime's CUDA "
+        "provider where its onnxruntime has one (onnxruntime-gpu), else on its CPU.",
+    )
+
     # --- LLM (optional upgrade; any OpenAI-compatible server) -------------------------------
     llm_base_url: str | None = Field(
         None,

@@ -136,24 +136,33 @@ def ingest(
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
     embed: bool = typer.Option(True, "--embed/--no-embed",
                                help="Then embed new passages for dense retrieval (interruptible; search works meanwhile)."),
+    ray: bool = typer.Option(False, "--ray", help="Parse (and then embed) on Ray workers: a local Ray cluster, or "
+                             "the one at --ray-address; this process stores (needs medcite[ray])."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", metavar="ADDRESS",
+                                              help="Ray cluster to use (HOST:6379, auto, ray://HOST:10001); "
+                                              "implies --ray (env MEDCITE_RAY_ADDRESS)."),
+    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1,
+                                              help="Files parsed at once, then embedding workers (default: one per "
+                                              "CPU of the cluster)."),
 ) -> None:
     """Ingest files into the evidence store (idempotent; one transaction per file)."""
     with handle_errors():
-        svc = make_service(ctx)
+        svc = make_service(ctx, ray_address=ray_address, ray_workers=ray_workers)
+        ray = ray or ray_address is not None
         from medcite.ingest.pipeline import expand_paths
 
         files, _ = expand_paths(paths)
         with _ingest_progress(len(files), svc.settings.progress) as progress:
-            report = svc.ingest(paths, progress=progress)
+            report = svc.ingest(paths, progress=progress, ray=ray)
         _print_report(report, as_json)
         changed = report.added or report.updated or report.deleted
         if embed and svc.settings.embedder != "none" and (changed or svc.dense_lags()):
-            _run_embed(svc, quiet=as_json)
+            _run_embed(svc, quiet=as_json, ray=ray)
         if report.errors:
             raise typer.Exit(1)
 
 
-def _run_embed(svc, limit: int | None = None, quiet: bool = False) -> None:
+def _run_embed(svc, limit: int | None = None, quiet: bool = False, ray: bool = False) -> None:
     """Embed pending passages with a progress bar; Ctrl-C keeps what is done (search never waits)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -173,7 +182,7 @@ def _run_embed(svc, limit: int | None = None, quiet: bool = False) -> None:
                 if plain is not None:
                     plain.embed(done, total)
 
-            res = svc.embed(progress=update, limit=limit)
+            res = svc.embed(progress=update, limit=limit, ray=ray)
     except KeyboardInterrupt:
         err.print("[yellow]dense indexing interrupted — what was embedded is saved; "
                   "run `medcite embed` to continue (lexical search works meanwhile)[/]")
@@ -190,17 +199,26 @@ def embed(
     status: bool = typer.Option(False, "--status", help="Only show how far dense indexing has got."),
     rebuild: bool = typer.Option(False, "--rebuild", help="Drop the vector index (missing, corrupt or from another "
                                  "embedder) and embed every passage again."),
+    ray: bool = typer.Option(False, "--ray", help="Embed on Ray workers (one ONNX thread each; a GPU each with "
+                             "ray_gpus_per_worker): a local Ray cluster, or the one at --ray-address; this process "
+                             "writes the vectors (needs medcite[ray])."),
+    ray_address: Optional[str] = typer.Option(None, "--ray-address", metavar="ADDRESS",
+                                              help="Ray cluster to use (HOST:6379, auto, ray://HOST:10001); "
+                                              "implies --ray (env MEDCITE_RAY_ADDRESS)."),
+    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1,
+                                              help="Embedding workers (default: one per CPU of the cluster)."),
 ) -> None:
     """Embed new passages for dense retrieval (incremental; interrupt any time)."""
     with handle_errors():
-        svc = make_service(ctx)
+        svc = make_service(ctx, ray_address=ray_address, ray_workers=ray_workers)
+        ray = ray or ray_address is not None
         if rebuild:
             svc.drop_vectors()
         if status:
             st = svc.dense_status()
             sys.stdout.write(json.dumps(st, indent=2) + "\n")
             return
-        _run_embed(svc, limit=limit)
+        _run_embed(svc, limit=limit, ray=ray)
 
 
 @app.command()

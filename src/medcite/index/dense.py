@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
@@ -38,13 +38,22 @@ class DenseStatus:
         return {"passages": self.passages, "embedded": self.embedded, "pending": self.pending, "stale": self.stale}
 
 
+Batches = Iterator[tuple[list[int], list[str]]]
+EmbedMap = Callable[[Batches], Iterator[tuple[list[int], np.ndarray]]]
+"""Embeds batches somewhere else (``medcite.cluster.ray_embed`` embeds them on Ray workers): given
+``(passage ids, texts)`` batches, yields ``(the same ids, their vectors)`` in the same order."""
+
+
 class DenseIndexer:
-    def __init__(self, store: Store, embedder: Any, vectors: Any, batch_size: int = 64, save_every: int = 4096) -> None:
+    def __init__(self, store: Store, embedder: Any, vectors: Any, batch_size: int = 64, save_every: int = 4096,
+                 embed_map: EmbedMap | None = None) -> None:
         self.store = store
         self.embedder = embedder
         self.vectors = vectors
         self.batch_size = batch_size
         self.save_every = save_every
+        #: where batches are embedded (None: by ``embedder`` in this process)
+        self.embed_map = embed_map
 
     def _diff(self) -> tuple[list[int], list[int]]:
         live = np.fromiter((r[0] for r in self.store.conn.execute("SELECT id FROM passages")), dtype=np.int64)
@@ -69,22 +78,25 @@ class DenseIndexer:
             add = add[:limit]
         done = 0
         since_save = 0
+        batches = self._batches(add)
+        if self.embed_map is not None:
+            embedded = self.embed_map(batches)
+        else:
+            embedded = ((ids, self.embedder.embed(texts)) for ids, texts in batches)
         try:
-            for start in range(0, len(add), self.batch_size):
-                ids = add[start : start + self.batch_size]
-                rows = self._texts(ids)
-                if not rows:
-                    continue
-                vecs = self.embedder.embed([t for _, t in rows])
-                self.vectors.add(np.asarray([i for i, _ in rows], dtype=np.int64), vecs)
-                done += len(rows)
-                since_save += len(rows)
+            for ids, vecs in embedded:
+                self.vectors.add(np.asarray(ids, dtype=np.int64), vecs)
+                done += len(ids)
+                since_save += len(ids)
                 if since_save >= self.save_every:
                     self.vectors.save()
                     since_save = 0
                 if progress:
                     progress(done, len(add))
         finally:
+            close = getattr(embedded, "close", None)
+            if close:
+                close()  # stop the workers' batches still under way (an interrupt, an error)
             if done or stale:
                 self.vectors.save()
                 self._remove_leftovers()
@@ -99,6 +111,13 @@ class DenseIndexer:
             from medcite.index.vector import remove_leftovers
 
             remove_leftovers(path)
+
+    def _batches(self, add: list[int]) -> Batches:
+        """``(ids, texts)`` of the passages to embed, ``batch_size`` at a time, read as they are needed."""
+        for start in range(0, len(add), self.batch_size):
+            rows = self._texts(add[start : start + self.batch_size])
+            if rows:
+                yield [i for i, _ in rows], [t for _, t in rows]
 
     def _texts(self, ids: Iterable[int]) -> list[tuple[int, str]]:
         ids = list(ids)

@@ -272,10 +272,12 @@ def _install(tmp: Path, model_dir: Path, fname: str) -> None:
 
 
 class OnnxEmbedder:
-    """all-MiniLM-L6-v2 on ONNX Runtime, int8 per-channel (default) or fp32."""
+    """all-MiniLM-L6-v2 on ONNX Runtime, int8 per-channel (default) or fp32; on the CPU unless ``providers``
+    names others (a Ray embedding worker with a GPU passes ``CUDAExecutionProvider`` first)."""
 
     def __init__(self, model_dir: Path | None = None, max_length: int = 128, batch_size: int = 32,
-                 threads: int | None = None, *, quantize: bool = True) -> None:
+                 threads: int | None = None, *, quantize: bool = True,
+                 providers: Sequence[str] = ("CPUExecutionProvider",)) -> None:
         try:
             ort = onnxruntime()
             from tokenizers import Tokenizer
@@ -294,8 +296,7 @@ class OnnxEmbedder:
         opts.inter_op_num_threads = 1
         opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         try:
-            self.session = ort.InferenceSession(str(self.model_dir / fname), opts,
-                                                providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(self.model_dir / fname), opts, providers=list(providers))
         except Exception as exc:  # corrupt cache file, incompatible onnxruntime, ...
             raise EmbeddingError(f"cannot load the ONNX model {self.model_dir / fname}: {exc}",
                                  hint=f"delete {self.model_dir} so it is prepared again") from exc

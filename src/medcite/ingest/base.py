@@ -103,14 +103,37 @@ def detect(path: Path, head: bytes) -> Parser:
 def open_source(path: Path, limits: Limits = DEFAULT_LIMITS) -> BinaryIO:
     """Open a file for parsing, transparently decompressing ``.gz``, bounded by ``limits``
     (:class:`~medcite.ingest.limits.BoundedReader`); errors become ParseError."""
+    return _bounded(_open_raw(path), path, limits)
+
+
+def _open_raw(path: Path) -> BinaryIO:
     try:
-        raw = path.open("rb")
+        return path.open("rb")
     except PermissionError:
         raise ParseError("permission denied", path=str(path), hint="check the file's permissions") from None
     except IsADirectoryError:
         raise ParseError("is a directory", path=str(path)) from None
     except OSError as exc:
         raise ParseError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from None
+
+
+def read_raw(path: Path, limits: Limits = DEFAULT_LIMITS) -> bytes:
+    """A file's bytes as stored (``.gz`` stays compressed), at most one byte past the file cap (enough for
+    :func:`open_bytes` to refuse it as :func:`open_source` would); errors become ParseError."""
+    with _open_raw(path) as raw:
+        try:
+            return raw.read(limits.file_bytes + 1)
+        except OSError as exc:
+            raise ParseError(f"cannot read file: {exc.strerror or exc}", path=str(path)) from None
+
+
+def open_bytes(data: bytes, path: Path, limits: Limits = DEFAULT_LIMITS) -> BinaryIO:
+    """:func:`open_source` over a file's bytes read elsewhere (a Ray worker parses what the driver read), with
+    the same decompression, caps and error lines, which name ``path``."""
+    return _bounded(io.BytesIO(data), path, limits)
+
+
+def _bounded(raw: BinaryIO, path: Path, limits: Limits) -> BinaryIO:
     magic = raw.read(2)
     raw.seek(0)
     if magic == b"\x1f\x8b":

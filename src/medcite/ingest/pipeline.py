@@ -24,6 +24,21 @@ ProgressFn = Callable[[str, int, Path | None], None]
 ``n`` more documents, ``("done", 0, path)`` when a file ends."""
 
 
+@dataclass
+class ParsedFile:
+    """One file as its parser reads it: the parser's name and its events (reading them may raise
+    :class:`~medcite.errors.IngestError`, which rolls the file back)."""
+
+    parser: str
+    events: Iterator[Any]
+
+
+ParseSource = Callable[[list[Path]], Iterator[Callable[[], ParsedFile]]]
+"""Parses files somewhere else (``medcite.cluster.ray_ingest`` parses them on Ray workers): given the files,
+one function per file, in their order, that returns the file's :class:`ParsedFile` or raises IngestError.
+The store writer calls them in turn and reads each file's events to the end (or to its error) first."""
+
+
 def _parse_worker(parser: Any, path: Path, origin: str, queue: Any, limits: Limits, batch: int = 256) -> None:
     """Runs in a forked process: parse ``path`` and send events in batches; errors travel as values."""
     _die_with_parent()
@@ -137,8 +152,11 @@ class Ingestor:
     """Ingests files into a :class:`Store`; each file is atomic."""
 
     def __init__(self, store: Store, progress: ProgressFn | None = None, batch_report: int = 200,
-                 parallel_min_bytes: int = 8 * 1024 * 1024, limits: Limits = DEFAULT_LIMITS) -> None:
+                 parallel_min_bytes: int = 8 * 1024 * 1024, limits: Limits = DEFAULT_LIMITS,
+                 source: ParseSource | None = None) -> None:
         self.store = store
+        #: where files are parsed (None: in this process, a large file in a second one)
+        self.source = source
         #: caps on file, record, document and section size (a file over one is refused, the rest go on)
         self.limits = limits
         self.parallel_min_bytes = parallel_min_bytes
@@ -156,17 +174,28 @@ class Ingestor:
         files, missing = expand_paths(paths)
         report.errors.extend(missing)
         report.files_failed += len(missing)
-        for path in files:
-            self.ingest_file(path, report)
+        if self.source is None:
+            for path in files:
+                self.ingest_file(path, report)
+        else:
+            parsed = self.source(files)
+            try:
+                for path, parse in zip(files, parsed):
+                    self.ingest_file(path, report, parse)
+            finally:
+                close = getattr(parsed, "close", None)
+                if close:
+                    close()
         report.seconds = time.perf_counter() - started
         return report
 
-    def ingest_file(self, path: Path, report: IngestReport) -> None:
+    def ingest_file(self, path: Path, report: IngestReport, parse: Callable[[], ParsedFile] | None = None) -> None:
+        """Store one file (parsed here, or by ``parse``, a :data:`ParseSource`'s function for it)."""
         report.files += 1
         if self.progress:
             self.progress("file", 0, path)
         try:
-            counts = self._ingest_file(path)
+            counts = self._ingest_file(path, parse)
         except IngestError as exc:
             if not exc.path:
                 exc.path = str(path)
@@ -185,22 +214,26 @@ class Ingestor:
         if self.progress:
             self.progress("done", 0, path)
 
-    def _ingest_file(self, path: Path) -> _FileCounts:
+    def _parse_here(self, path: Path) -> ParsedFile:
         with open_source(path, self.limits) as fh:
             head = fh.read(SNIFF_BYTES)
         parser = detect(path, head)
+        return ParsedFile(parser.name, self._events(parser, path, str(path)))
+
+    def _ingest_file(self, path: Path, parse: Callable[[], ParsedFile] | None = None) -> _FileCounts:
+        parsed = parse() if parse is not None else self._parse_here(path)
         counts = _FileCounts()
         origin = str(path)
         pending = 0
         with self.store.transaction():
             try:
-                for event in self._events(parser, path, origin):
+                for event in parsed.events:
                     if isinstance(event, Document):
                         problem = document_problem(event, self.limits)
                         if problem:
                             counts.record_errors.append(f"{path}: {problem} — record skipped")
                             continue
-                        outcome = self._store_document(event, parser.name, origin, counts)
+                        outcome = self._store_document(event, parsed.parser, origin, counts)
                         pending += 1
                         if outcome in ("updated",):
                             counts.changed.append(event.doc_id)
@@ -208,7 +241,7 @@ class Ingestor:
                             self._apply_notices(event, origin, counts)
                     elif isinstance(event, Deletion):
                         if self.store.set_status(
-                            event.doc_id, DocStatus.DELETED, version=event.version, parser=parser.name, origin=origin
+                            event.doc_id, DocStatus.DELETED, version=event.version, parser=parsed.parser, origin=origin
                         ):
                             counts.deleted += 1
                             counts.changed.append(event.doc_id)
