@@ -5,8 +5,12 @@ Timings are in benchmarks/bench_startup.py and docs/benchmarks.md; here, what is
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 #: what `medcite --help` must not wait for: the service and everything behind it
 HEAVY = ("medcite.service", "medcite.settings", "medcite.answer", "medcite.review", "medcite.index",
@@ -44,3 +48,66 @@ def test_help_texts_list_the_review_roles() -> None:
     from medcite.review import ROLES
 
     assert web.ROLES == ROLES
+
+
+#: what `medcite ask` (lexical retrieval, terminal view) must not wait for: typer's pydantic adapters (the CLI's
+#: str, list[str] and Path parameters are coerced without them), lxml (only markup in a passage needs it), the
+#: embedding stack
+ASK_HEAVY = ("typer._adapters", "lxml", "numpy", "onnxruntime", "tokenizers", "fastapi", "uvicorn", "jinja2", "argon2",
+             "medcite.web", "medcite.review", "medcite.llm.client", "medcite.index.dense", "medcite.index.embedders")
+
+
+def test_ask_imports_no_heavy_stack_and_scans_no_pydantic_plugins(tmp_path) -> None:
+    from medcite.service import Medcite
+    from medcite.settings import Settings
+
+    corpus = Path(__file__).resolve().parent / "fixtures" / "answers" / "corpus.jsonl"
+    db = tmp_path / "medcite.db"
+    svc = Medcite(Settings(db=db, cache_dir=tmp_path / "cache", progress=False, embedder="none"))
+    svc.ingest([corpus])
+    svc.close()
+    script = SCRIPT.replace('print("MODULES "', 'import pydantic.plugin._loader as pl\n'
+                                                 'print("PLUGINS", pl._plugins is None)\nprint("MODULES "')
+    proc = subprocess.run([sys.executable, "-c", script, "--db", str(db), "ask",
+                           "Should adults take aspirin to prevent heart attacks?"],
+                          capture_output=True, text=True, timeout=120,
+                          env={k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"})
+    assert "Bottom line" in proc.stdout, proc.stdout + proc.stderr
+    loaded = set(json.loads(next(ln for ln in proc.stdout.splitlines() if ln.startswith("MODULES "))[8:]))
+    heavy = sorted(m for m in loaded if any(m == h or m.startswith(h + ".") for h in ASK_HEAVY))
+    assert heavy == []
+    assert "PLUGINS True" in proc.stdout  # no entry-point scan for pydantic plugins
+
+
+def test_plain_parameters_are_coerced_as_typer_would() -> None:
+    """The CLI's str / list[str] / Path parameters skip typer's pydantic adapters (medcite.cli.common._PlainParam)
+    and give what they give; other types and odd values still go to typer."""
+    from typer._coercion import build_runtime_param
+
+    from medcite.cli import app
+    from medcite.cli.common import _PlainParam
+    import typer.main
+
+    command = typer.main.get_command(app)
+    ctx = command.make_context("medcite", ["ask", "x"], resilient_parsing=True)
+    seen = 0
+    for sub in [command, *command.commands.values()]:
+        for param in getattr(sub, "params", []):
+            plain = param.get_runtime_param() if hasattr(param, "get_runtime_param") else None
+            if not isinstance(plain, _PlainParam) or plain.kind == "other":
+                continue
+            typer_param = build_runtime_param(param.type_descriptor)
+            values = {"str": ["", "x", "naïve text"], "strs": [(), ("a",), ["a", "b"]],
+                      "path": ["medcite.db", "-", "/tmp"]}[plain.kind]
+            for value in values:
+                try:
+                    want = typer_param.coerce(value, param=param, ctx=ctx)
+                except Exception as exc:  # noqa: BLE001 - the same error, then
+                    with pytest.raises(type(exc)):
+                        plain.coerce(value, param=param, ctx=ctx)
+                    continue
+                got = plain.coerce(value, param=param, ctx=ctx)
+                assert (type(got), got) == (type(want), want), (sub.name, param.name, value)
+                seen += 1
+            assert plain.coerce(None, param=param, ctx=ctx) == typer_param.coerce(None, param=param, ctx=ctx)
+    assert seen > 20

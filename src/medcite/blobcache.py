@@ -19,6 +19,19 @@ from typing import Any
 log = logging.getLogger(__name__)
 
 
+def cache_root() -> Path | None:
+    """medcite's cache folder: ``MEDCITE_CACHE_DIR``, else the user cache folder; None where neither is known."""
+    env = os.environ.get("MEDCITE_CACHE_DIR")
+    if env:
+        return Path(env)
+    try:
+        from platformdirs import user_cache_dir
+
+        return Path(user_cache_dir("medcite"))
+    except Exception:  # noqa: BLE001 - a cache is an optimisation only
+        return None
+
+
 def blob_name(stem: str) -> str:
     """``stem`` with the interpreter version and the suffix: ``query-vocab-…-py311.marshal``."""
     return f"{stem}-py{sys.version_info[0]}{sys.version_info[1]}.marshal"

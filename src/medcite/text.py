@@ -5,13 +5,12 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from lxml import etree
-from lxml import html as lxml_html
+from medcite import regexcache
 
 #: zero-width and other invisible characters that can hide text from a reader
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-_WS = re.compile(r"\s+")
+_INVISIBLE = regexcache.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+_CONTROL = regexcache.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_WS = regexcache.compile(r"\s+")
 
 
 def clean_text(text: str | None) -> str:
@@ -47,6 +46,9 @@ def html_to_text(markup: str | None) -> str:
         return ""
     if "<" not in markup and "&" not in markup:
         return clean_text(markup)
+    from lxml import etree  # (here, not at the top: an answer seldom meets markup, and lxml costs ~10 ms to load)
+    from lxml import html as lxml_html
+
     try:
         root = lxml_html.fragment_fromstring(markup, create_parent="div")
     except (etree.ParserError, ValueError):
@@ -88,8 +90,8 @@ _ABBREVIATIONS = frozenset(
 
 # candidate boundary: terminal punctuation, optional closing quotes/brackets, whitespace, then a
 # plausible sentence start (capital, digit, opening bracket/quote)
-_BOUNDARY = re.compile(r"([.!?])([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
-_NEWLINE_BOUNDARY = re.compile(r"\n+")
+_BOUNDARY = regexcache.compile(r"([.!?])([\"'”’)\]]*)(\s+)(?=[\"'“‘(\[]?[A-Z0-9])")
+_NEWLINE_BOUNDARY = regexcache.compile(r"\n+")
 
 
 def _is_abbreviation(text: str, dot_index: int) -> bool:
@@ -153,7 +155,7 @@ def split_sentences(text: str) -> list[str]:
     return [text[s:e] for s, e in sentence_spans(text)]
 
 
-_WORD = re.compile(r"[A-Za-z][A-Za-z'-]*")
+_WORD = regexcache.compile(r"[A-Za-z][A-Za-z'-]*")
 
 
 @lru_cache(maxsize=4096)

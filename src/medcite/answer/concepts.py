@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Callable, Iterable, Sequence
 
+from medcite import regexcache
 from medcite.domain import Hit
 from medcite.index.terms import tokenize
 from medcite.text import split_sentences, stem
@@ -57,23 +58,23 @@ _ANSWER_TYPES: tuple[tuple[str, str], ...] = (
 
 #: the shape of an answer of each type: a sentence stating such a value answers "how often?", "what dose?"
 _VALUE_CUES: dict[str, re.Pattern[str]] = {
-    stem("often"): re.compile(r"\b(?:every \d+|every (?:one|two|three|five|ten|year|month|week)|annual(?:ly)?|"
+    stem("often"): regexcache.compile(r"\b(?:every \d+|every (?:one|two|three|five|ten|year|month|week)|annual(?:ly)?|"
                               r"biennial(?:ly)?|yearly|once a (?:year|month|week|day)|\d+[- ](?:year|month)s? interval)",
                               re.I),
-    stem("age"): re.compile(r"\b(?:aged?|ages) \d+|\b\d+ (?:to|and|through|-|–) \d+ years|\b\d+ years (?:of age|or older|"
+    stem("age"): regexcache.compile(r"\b(?:aged?|ages) \d+|\b\d+ (?:to|and|through|-|–) \d+ years|\b\d+ years (?:of age|or older|"
                             r"and older|or younger)|\bolder than \d+|\byounger than \d+", re.I),
-    stem("dose"): re.compile(r"\b\d+(?:\.\d+)?(?: (?:to|or|-|–) \d+(?:\.\d+)?)? ?(?:mg|mcg|µg|μg|g|mL|IU|units?|"
+    stem("dose"): regexcache.compile(r"\b\d+(?:\.\d+)?(?: (?:to|or|-|–) \d+(?:\.\d+)?)? ?(?:mg|mcg|µg|μg|g|mL|IU|units?|"
                              r"micrograms?|milligrams?)\b", re.I),
-    stem("medicine"): re.compile(r"\b(?:treated with|treatment (?:is|includes?|with|for)|therapy (?:is|includes?|with)|"
+    stem("medicine"): regexcache.compile(r"\b(?:treated with|treatment (?:is|includes?|with|for)|therapy (?:is|includes?|with)|"
                                  r"drugs? (?:such as|include|called)|medicines? (?:such as|include|called)|"
                                  r"medications? (?:such as|include|called)|prescribe)", re.I),
-    stem("sign"): re.compile(r"\b(?:symptoms (?:include|are|may|can)|signs (?:include|and symptoms)|characterized by|"
+    stem("sign"): regexcache.compile(r"\b(?:symptoms (?:include|are|may|can)|signs (?:include|and symptoms)|characterized by|"
                              r"features (?:include|may))", re.I),
-    stem("cause"): re.compile(r"\b(?:caused by|is due to|are due to|results? from|mutations? in|leads? to)\b", re.I),
-    stem("prognosis"): re.compile(r"\b(?:prognosis (?:is|for)|outlook (?:is|for)|recover(?:y|ed)? (?:completely|fully)|"
+    stem("cause"): regexcache.compile(r"\b(?:caused by|is due to|are due to|results? from|mutations? in|leads? to)\b", re.I),
+    stem("prognosis"): regexcache.compile(r"\b(?:prognosis (?:is|for)|outlook (?:is|for)|recover(?:y|ed)? (?:completely|fully)|"
                                 r"(?:within|after|in) (?:\d+|a few|several) (?:days|weeks|months)|"
                                 r"\d+ (?:to|-|–) \d+ (?:days|weeks|months))", re.I),
-    stem("inherit"): re.compile(r"\b(?:autosomal (?:dominant|recessive)|inherited in|X-linked|pattern of inheritance|"
+    stem("inherit"): regexcache.compile(r"\b(?:autosomal (?:dominant|recessive)|inherited in|X-linked|pattern of inheritance|"
                                 r"inheritance pattern|\d+ ?(?:%|percent) chance)", re.I),
 }
 
@@ -284,7 +285,7 @@ def _interrogative_head(question: str) -> set[str]:
     return out
 
 
-_PART_BREAK = re.compile(r"(?:,\s*(?:and|or|but)?|\s+(?:and|or|but))\s+(?=(?:" + "|".join(sorted(_INTERROGATIVE)) + r")\b)",
+_PART_BREAK = regexcache.compile(r"(?:,\s*(?:and|or|but)?|\s+(?:and|or|but))\s+(?=(?:" + "|".join(sorted(_INTERROGATIVE)) + r")\b)",
                          re.I)
 
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable, Sequence
 
+from medcite import regexcache
 from medcite.answer.concepts import (
     CONTEXT_SHARE,
     CONTEXT_WEIGHT,
@@ -645,7 +646,7 @@ class ExtractiveComposer:
                 (comp.recommendations if x.recommend else comp.cautions if x.caution else comp.evidence).append(x)
 
 
-_VALUE = re.compile(r"\d+(?:\.\d+)?|\b[ABCDI](?= (?:recommendation|statement)\b)")
+_VALUE = regexcache.compile(r"\d+(?:\.\d+)?|\b[ABCDI](?= (?:recommendation|statement)\b)")
 
 
 def _values(text: str) -> frozenset[str]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from medcite import regexcache
+
 
 @dataclass(frozen=True)
 class QuestionType:
@@ -24,7 +26,7 @@ class QuestionType:
 
 
 def _re(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern, re.I)
+    return regexcache.compile(pattern, re.I)
 
 
 TYPES: tuple[QuestionType, ...] = (
@@ -156,7 +158,7 @@ def answer_shapes(question: str) -> tuple[str, ...]:
     return tuple(name for name, (asks, _has) in SHAPES.items() if asks.search(question or ""))
 
 
-_WORD = re.compile(r"[a-z][a-z0-9-]+")
+_WORD = regexcache.compile(r"[a-z][a-z0-9-]+")
 
 
 def shape_feature(shapes: tuple[str, ...], text: str, drug_words: frozenset[str] = frozenset()) -> float:

@@ -7,12 +7,13 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Sequence
 
+from medcite import regexcache
 from medcite.index.terms import fts_quote, query_terms
 from medcite.store.sqlite import Store
 from medcite.text import stem
 
-_ARE = re.compile(r"\s*\((?:are|is|s)\)", re.I)
-_SPACE_Q = re.compile(r"\s+\?")
+_ARE = regexcache.compile(r"\s*\((?:are|is|s)\)", re.I)
+_SPACE_Q = regexcache.compile(r"\s+\?")
 
 
 def tidy_question(q: str) -> str:
@@ -23,7 +24,7 @@ def tidy_question(q: str) -> str:
 
 #: a page question built from a template around a title that is itself a question ("How to prevent Am I at Risk
 #: for Type 2 Diabetes? Taking Steps …?") reads as nonsense: never suggested
-_TEMPLATE_AROUND_QUESTION = re.compile(
+_TEMPLATE_AROUND_QUESTION = regexcache.compile(
     r"^(?:what (?:is|are)|how to (?:prevent|diagnose)|what are the (?:symptoms|treatments|causes) (?:of|for)|"
     r"who is at risk for|what causes|is|are)\s+(?:am|is|are|do|does|can|what|how|why|who|should)\b", re.I)
 

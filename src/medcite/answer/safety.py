@@ -14,22 +14,23 @@ from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Mapping, Sequence
 
+from medcite import regexcache
 from medcite.domain import Hit
 from medcite.text import clean_text, html_to_text, sentence_spans
 
 
 #: zero-width, bidi-override, invisible-operator and Unicode "tag" characters (ASCII smuggling)
-_HIDDEN = re.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_COMMENT = re.compile(r"<!--.*?(?:-->|$)", re.S)
-_LT_NUM = re.compile(r"<\s*=\s*(?=[\d.])")
-_GT_NUM = re.compile(r"(?:(?<=^)|(?<=[\s(\[]))>\s*=\s*(?=[\d.])")
-_LT = re.compile(r"<\s*(?=[\d.]\d*)")
-_GT = re.compile(r"(?:(?<=^)|(?<=[\s(\[]))>\s*(?=[\d.])")
-_TAGLIKE = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]{0,300}>")
-_ANGLE = re.compile(r"[<>\u2039\u203a\uff1c\uff1e\u3008\u3009\u27e8\u27e9]")
+_HIDDEN = regexcache.compile("[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
+_CONTROL = regexcache.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_COMMENT = regexcache.compile(r"<!--.*?(?:-->|$)", re.S)
+_LT_NUM = regexcache.compile(r"<\s*=\s*(?=[\d.])")
+_GT_NUM = regexcache.compile(r"(?:(?<=^)|(?<=[\s(\[]))>\s*=\s*(?=[\d.])")
+_LT = regexcache.compile(r"<\s*(?=[\d.]\d*)")
+_GT = regexcache.compile(r"(?:(?<=^)|(?<=[\s(\[]))>\s*(?=[\d.])")
+_TAGLIKE = regexcache.compile(r"<\s*/?\s*[A-Za-z!?][^<>]{0,300}>")
+_ANGLE = regexcache.compile(r"[<>\u2039\u203a\uff1c\uff1e\u3008\u3009\u27e8\u27e9]")
 #: bibliography markers inside a passage ("[4-6]") would read as evidence ids: removed
-_REF_MARKER = re.compile(r"[ \t]*\[\s*\d{1,4}(?:\s*[-–,;]\s*\d{1,4})*\s*\]")
+_REF_MARKER = regexcache.compile(r"[ \t]*\[\s*\d{1,4}(?:\s*[-–,;]\s*\d{1,4})*\s*\]")
 
 
 def _numeric_angles(text: str) -> str:
@@ -93,18 +94,18 @@ _CONFUSABLES = str.maketrans(
     "аеорсухіјѕԁһӏԛԝАВЕКМНОРСТХІЈЅУοαειρτυνκΑΒΕΖΗΙΚΜΝΟΡΤΥΧ",
     "aeopcyxijsdhlqwABEKMHOPCTXIJSYoaeiptuvkABEZHIKMNOPTYX",
 )
-_NON_LATIN_LOOKALIKE = re.compile("[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]")
-_LATIN = re.compile("[A-Za-z]")
-_WORDLIKE = re.compile(r"[^\s.,;:!?()\[\]\"']+")
+_NON_LATIN_LOOKALIKE = regexcache.compile("[\u0370-\u03ff\u0400-\u04ff\u0500-\u052f]")
+_LATIN = regexcache.compile("[A-Za-z]")
+_WORDLIKE = regexcache.compile(r"[^\s.,;:!?()\[\]\"']+")
 #: leetspeak: a token mixing letters with digits or $/@ ("1gn0re", "Sy$tem")
-_LEET_TOKEN = re.compile(r"(?<![\w$@])(?=[\w$@]*[A-Za-z])(?=[\w$@]*[0-9$@])[\w$@]{3,}")
+_LEET_TOKEN = regexcache.compile(r"(?<![\w$@])(?=[\w$@]*[A-Za-z])(?=[\w$@]*[0-9$@])[\w$@]{3,}")
 _LEET = str.maketrans("013457$@", "oieastsa")
 #: letters spelled out one by one: "I g n o r e", "N.o.t.e", "N_o_t_e"
-_SPACED = re.compile(r"(?<!\w)(?:\w[ .·_\-]){1,}\w(?!\w)")
-_SEPARATORS = re.compile(r"[.·_\-]")
-_INTRA_WORD = re.compile(r"(?<=[^\W\d_])[-_](?=[^\W\d_])")
+_SPACED = regexcache.compile(r"(?<!\w)(?:\w[ .·_\-]){1,}\w(?!\w)")
+_SEPARATORS = regexcache.compile(r"[.·_\-]")
+_INTRA_WORD = regexcache.compile(r"(?<=[^\W\d_])[-_](?=[^\W\d_])")
 #: an assistant who is a person is not an AI ("physician assistant", "nursing assistant")
-_HUMAN_ASSISTANT = re.compile(r"\b(physician|nursing|medical|dental|research|clinical|pharmacy|surgical|teaching|"
+_HUMAN_ASSISTANT = regexcache.compile(r"\b(physician|nursing|medical|dental|research|clinical|pharmacy|surgical|teaching|"
                               r"laboratory|health ?care|home health|personal care|care|veterinary|anesthesia|"
                               r"occupational therapy|physical therapy|therapy) assistants?\b|\bassistant (surgeon|"
                               r"professor|director|physician|nurse|manager|secretary)\b")
@@ -291,7 +292,7 @@ _ROLE = [
     r"\b(?:hidden|secret|invisible)\s+(?:text|instructions?|message|prompt)\s*:",
 ]
 #: "SYSTEM:" in capitals (not "EXPOSURE SYSTEM:", not "the nervous system:"), matched before lower-casing
-_ROLE_CASED = re.compile(r"(?<![A-Za-z] )(?<![A-Za-z])SYSTEM(?:\s+(?:PROMPT|MESSAGE|OVERRIDE|NOTE))?\s*:")
+_ROLE_CASED = regexcache.compile(r"(?<![A-Za-z] )(?<![A-Za-z])SYSTEM(?:\s+(?:PROMPT|MESSAGE|OVERRIDE|NOTE))?\s*:")
 
 # --- statements about the answer being written ---------------------------------------------------
 
@@ -474,7 +475,7 @@ class _Cue:
 
 @lru_cache(maxsize=None)
 def _compiled(pattern: str) -> re.Pattern:
-    return re.compile(pattern, re.M)
+    return regexcache.compile(pattern, re.M)
 
 
 def _cues() -> tuple[_Cue, ...]:
@@ -507,7 +508,7 @@ def _index() -> dict[str, tuple[int, ...]]:
 _BY_WORD = _index()
 _KNOWN = frozenset(_BY_WORD)
 #: long runs of base64 ("Decode and follow: aWdub3Jl…") are decoded and read too
-_BASE64 = re.compile(r"(?<![\w+/])[A-Za-z0-9+/]{20,}={0,2}(?![\w+/])")
+_BASE64 = regexcache.compile(r"(?<![\w+/])[A-Za-z0-9+/]{20,}={0,2}(?![\w+/])")
 
 
 def _decoded_base64(text: str) -> list[str]:
@@ -524,8 +525,8 @@ def _decoded_base64(text: str) -> list[str]:
 
 
 _PUNCT = str.maketrans({c: " " for c in "!\"#%&'()*+,./:;<=>?[\\]^_`{|}~-\u2013\u2014\u201c\u201d\u2018\u2019"})
-_CJK = re.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
-_CYRILLIC = re.compile("[\u0400-\u04ff]")
+_CJK = regexcache.compile("[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+_CYRILLIC = regexcache.compile("[\u0400-\u04ff]")
 
 
 @lru_cache(maxsize=65536)
@@ -558,20 +559,20 @@ def is_instruction(sentence: str) -> bool:
 
 
 #: markup whose content a reader never sees: comments, scripts/styles, hidden elements, meta tags
-_HIDDEN_REGION = re.compile(
+_HIDDEN_REGION = regexcache.compile(
     r"<!--.*?(?:-->|$)|<\s*(script|style)\b.*?(?:<\s*/\s*\1\s*>|$)|"
     r"<\s*(\w+)\b[^<>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|\bhidden\b|aria-hidden\s*=\s*[\"']?true)[^<>]*>"
     r".*?(?:<\s*/\s*\2\s*>|$)|<\s*meta\b[^<>]*>",
     re.S | re.I,
 )
 #: role markers glued to the end of a sentence start a segment of their own ("… hypertension. ### Instruction:")
-_ROLE_BREAK = re.compile(r"\s+(?=#{2,}\s|\[/?\s*INST\s*\]|<<\s*/?\s*SYS|(?-i:SYSTEM)\s*:|(?:Assistant|System|User)\s*:)")
-_LABEL = re.compile(r"^\W{0,3}[\w'’ -]{1,30}:$")
-_CJK_END = re.compile(r"[。！？]")
-_NON_ASCII_START = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[^\x00-\x7f])")
+_ROLE_BREAK = regexcache.compile(r"\s+(?=#{2,}\s|\[/?\s*INST\s*\]|<<\s*/?\s*SYS|(?-i:SYSTEM)\s*:|(?:Assistant|System|User)\s*:)")
+_LABEL = regexcache.compile(r"^\W{0,3}[\w'’ -]{1,30}:$")
+_CJK_END = regexcache.compile(r"[。！？]")
+_NON_ASCII_START = regexcache.compile(r"[.!?][\"'”’)\]]*\s+(?=[^\x00-\x7f])")
 #: a flagged sentence that only announces what follows ("Note for AI assistants.", "Ignore the previous
 #: instructions.", "… listen up.", "The next sentence is the answer you must give.") taints the next one
-_ANNOUNCES = re.compile(r"[:：—–]\s*$|\b(?:follows?|following|below|next|listen|carefully|attention|read this)\b")
+_ANNOUNCES = regexcache.compile(r"[:：—–]\s*$|\b(?:follows?|following|below|next|listen|carefully|attention|read this)\b")
 
 
 def _segments(text: str) -> list[tuple[int, int]]:

@@ -10,95 +10,96 @@ import re
 from functools import lru_cache
 from itertools import islice
 
+from medcite import regexcache
 from medcite.answer.safety import flagged_spans, is_instruction
 from medcite.index.terms import tokenize
 from medcite.text import sentence_spans, stem
 
 # --- cues --------------------------------------------------------------------------------------
 
-_RECOMMEND = re.compile(
+_RECOMMEND = regexcache.compile(
     r"\b(recommends?|recommended|recommendation|should (?:be|not|receive|start|begin|undergo|consider)|"
     r"is indicated|are indicated|grade [ABCDI]\b|[ABCD] recommendation|I statement|suggests? (?:that )?(?:clinicians|offering))"
     r"|^(?:offer|consider|do not (?:offer|use|give|start)|start|stop|give|avoid)\b",  # guideline imperatives (NICE style)
     re.I,
 )
-_CONCLUDE = re.compile(
+_CONCLUDE = regexcache.compile(
     r"\b(conclusions?|in conclusion|we conclude|our (?:results|findings) (?:suggest|show|indicate)|"
     r"(?:was|were|is|are) (?:associated|effective|safe|superior|non-inferior|inferior)|reduced?s?|increased?s?|"
     r"improved?s?|lowered|significantly)\b",
     re.I,
 )
-_CAUTION = re.compile(
+_CAUTION = regexcache.compile(
     r"\b(harms?|adverse|side effects?|contraindicat\w*|bleeding|risk of|toxicity|caution|avoid|warning|"
     r"should not|not recommended|recommends against|insufficient evidence|uncertain\w*|limited evidence|"
     r"overdiagnosis|false[- ]positive|complications?|death|fatal|hypersensitivity|pregnan\w*)\b",
     re.I,
 )
-_DANGLING = re.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|their|its|here|there|thus|hence|"
+_DANGLING = regexcache.compile(r"^(?:this|these|that|those|it|they|such|both|he|she|their|its|here|there|thus|hence|"
                        r"in this|in these|the (?:present|current) study)\b", re.I)
 #: a connective at the start ("However, …") links to the sentence before but the claim still stands alone
-_CONNECTIVE = re.compile(r"^(?:however|moreover|furthermore|additionally|therefore|in addition|overall|in summary)\b",
+_CONNECTIVE = regexcache.compile(r"^(?:however|moreover|furthermore|additionally|therefore|in addition|overall|in summary)\b",
                          re.I)
 #: what a study set out to do is not what it found
-_AIM = re.compile(r"\b(?:(?:aim|objective|purpose|goal)s? (?:of|for) (?:this|the present|the current|our) (?:[\w-]+ )?"
+_AIM = regexcache.compile(r"\b(?:(?:aim|objective|purpose|goal)s? (?:of|for) (?:this|the present|the current|our) (?:[\w-]+ )?"
                   r"(?:study|trial|review|protocol)|(?:we|the authors|authors) (?:tested|hypothesi[sz]ed|aimed|sought)|"
                   r"(?:this|the present) (?:study|trial) (?:aimed|was designed|sought)|"
                   r"was to (?:compare|evaluate|assess|determine|investigate|examine|instigate))\b", re.I)
 #: a sentence that reports measured results: a percentage, a p-value, a confidence interval or a ratio
-_QUANT = re.compile(r"(?:\d+(?:\.\d+)?\s?%|\bp\s?[<=>≤]\s?0?\.\d|\b95\s?% ?CI\b|"
+_QUANT = regexcache.compile(r"(?:\d+(?:\.\d+)?\s?%|\bp\s?[<=>≤]\s?0?\.\d|\b95\s?% ?CI\b|"
                     r"\b(?:hazard|odds|risk) ratio\b|\b(?:HR|OR|RR)\s?[,=:]?\s?\d)", re.I)
-_TABLE_ROW = re.compile(r"^\d+[A-Z]|(?:\(\s*[\d.,–\- ]+\s*\).*){3,}")
-_GRADED = re.compile(r"\((?:grade )?[ABCDI] (?:recommendation|statement)\)|\bgrade [ABCDI] recommendation\b", re.I)
-_WE = re.compile(r"^(?:we|our)\b", re.I)
-_ABBREV_DEF = re.compile(r"^(?:[A-Z][A-Za-z0-9-]{1,9}, [a-z][a-z -]+[;.] ){2,}")
-_MARKUP = re.compile(r"<\s*/?\s*[A-Za-z!?][^<>]{0,300}>|<!--|-->|javascript:", re.I)
-_LIT_REF = re.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
-_SKIP_HEADINGS = re.compile(r"trial registration|abbreviation|funding|competing|acknowledg|author|figure|table|"
+_TABLE_ROW = regexcache.compile(r"^\d+[A-Z]|(?:\(\s*[\d.,–\- ]+\s*\).*){3,}")
+_GRADED = regexcache.compile(r"\((?:grade )?[ABCDI] (?:recommendation|statement)\)|\bgrade [ABCDI] recommendation\b", re.I)
+_WE = regexcache.compile(r"^(?:we|our)\b", re.I)
+_ABBREV_DEF = regexcache.compile(r"^(?:[A-Z][A-Za-z0-9-]{1,9}, [a-z][a-z -]+[;.] ){2,}")
+_MARKUP = regexcache.compile(r"<\s*/?\s*[A-Za-z!?][^<>]{0,300}>|<!--|-->|javascript:", re.I)
+_LIT_REF = regexcache.compile(r"\[\d+(?:\s*[,–-]\s*\d+)*\]")
+_SKIP_HEADINGS = regexcache.compile(r"trial registration|abbreviation|funding|competing|acknowledg|author|figure|table|"
                             r"supplementary|keywords|ethic|consent|data availability|registration|rating scheme|"
                             r"definition|objective|methodolog|description of|bibliographic|availability|"
                             r"disclaimer|copyright|study selection|data sources|data extraction|search strateg|"
                             r"eligibility|inclusion criteria", re.I)
 #: sentences that describe who was studied, not what was found
-_BASELINE = re.compile(r"\b(?:demographics?|baseline characteristics|at baseline|were (?:comparable|similar|"
+_BASELINE = regexcache.compile(r"\b(?:demographics?|baseline characteristics|at baseline|were (?:comparable|similar|"
                        r"well balanced|balanced) (?:between|across|among|in)|did not differ (?:at baseline|between the "
                        r"(?:two )?groups in (?:age|sex))|were (?:recruited|enrolled|screened for eligibility)|"
                        r"(?:met|meeting) (?:the|our) inclusion)\b", re.I)
 #: a sentence reporting somebody else's study ("Tanyeri et al. evaluated …") is not this document's finding
-_OTHERS = re.compile(r"\bet al\b\.?", re.I)
+_OTHERS = regexcache.compile(r"\bet al\b\.?", re.I)
 #: kinds that report their own study (their accounts of other studies are second-hand)
 _PRIMARY = frozenset({"randomized_trial", "observational", "case_report"})
 #: what an organisation offers (brochures, forums, hotlines) is where to read more, not an answer
-_RESOURCE = re.compile(r"\b(?:brochures?|booklets?|fact sheets?|hotlines?|toll-free|web ?sites?|discussion forums?|"
+_RESOURCE = regexcache.compile(r"\b(?:brochures?|booklets?|fact sheets?|hotlines?|toll-free|web ?sites?|discussion forums?|"
                        r"newsletters?|nonprofit|non-profit|(?:foundation|organization|association|society|institute)"
                        r" (?:also )?(?:offers|sponsors|publishes|provides|funds|supports))\b", re.I)
 #: a medication guide's standing instructions, the same in every label: never an answer to a question
-_BOILERPLATE = re.compile(r"^(?:do not (?:give \S+ to other people|use \S+ for a condition|keep medicine that is out of "
+_BOILERPLATE = regexcache.compile(r"^(?:do not (?:give \S+ to other people|use \S+ for a condition|keep medicine that is out of "
                           r"date)|keep \S+ and all medicines out of the reach|store \S+ at (?:room )?temperature|do not use if .*seal|"
                           r"medicines are sometimes prescribed for purposes other than|because clinical trials are "
                           r"conducted under widely varying conditions)", re.I)
-_BULLET = re.compile(r"^[•\-\*·]\s*")
+_BULLET = regexcache.compile(r"^[•\-\*·]\s*")
 #: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
-_OPEN_END = re.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
+_OPEN_END = regexcache.compile(r"\b(?:include|includes|including|such as|are|is|were|was|the|a|an|of|and|or|with|for|to|"
                        r"in|by|from|as|like|following|between|than)$", re.I)
 #: a grade written after the sentence it grades ("… born between 1945 and 1965. (B recommendation)")
-_TRAILING_GRADE = re.compile(r"\s*\((?:grade )?[ABCDI] (?:recommendation|statement)\)\.?", re.I)
-_SYMBOLS = re.compile(r"[0-9%=<>±×/;:|()\[\]]")
+_TRAILING_GRADE = regexcache.compile(r"\s*\((?:grade )?[ABCDI] (?:recommendation|statement)\)\.?", re.I)
+_SYMBOLS = regexcache.compile(r"[0-9%=<>±×/;:|()\[\]]")
 
 #: a sentence that reports what a study found (for the lead study: its results and conclusions)
-_FINDING = re.compile(
+_FINDING = regexcache.compile(
     r"\b(?:significant(?:ly)?|p ?[<=>≤]|\d+(?:\.\d+)?%|reduc\w*|lower|higher|fewer|less|more effective|better|"
     r"improv\w*|did not|no (?:significant )?differences?|not significant|effective|efficacy|superior|inferior|"
     r"increased|decreased|associated|relieve\w*|alternative|support)\b", re.I)
-_RESULT_HEADING = re.compile(r"result|conclusion|finding|discussion|summary|main outcome|interpretation", re.I)
+_RESULT_HEADING = regexcache.compile(r"result|conclusion|finding|discussion|summary|main outcome|interpretation", re.I)
 
 
 #: words that open a sentence (after a heading that the source glued to it)
 _STARTERS = frozenset("""the a an in if for most some many each your you people it there when once after before
     during about because although while this these treatment treatments symptoms signs doctors""".split())
-_HEADING_WORD = re.compile(r"^(?:[A-Z][\w'’-]*,?|[IVX]+[A-C]?|\d+[A-C]?|at|of|the|and|or|in|for|to|a|an|on|with|by|from|vs)$")
-_NONSPACE = re.compile(r"\S+")
+_HEADING_WORD = regexcache.compile(r"^(?:[A-Z][\w'’-]*,?|[IVX]+[A-C]?|\d+[A-C]?|at|of|the|and|or|in|for|to|a|an|on|with|by|from|vs)$")
+_NONSPACE = regexcache.compile(r"\S+")
 #: a section word and a colon the source put before the sentence ("Summary : Folic acid is a B vitamin.")
-_SECTION_PREFIX = re.compile(r"^(?:Summary|Overview|Introduction|Background|Description|Key points)\s*:\s+(?=[A-Z])")
+_SECTION_PREFIX = regexcache.compile(r"^(?:Summary|Overview|Introduction|Background|Description|Key points)\s*:\s+(?=[A-Z])")
 
 
 def strip_glued_heading(text: str, title: str = "") -> str:
@@ -130,7 +131,7 @@ def strip_glued_heading(text: str, title: str = "") -> str:
 
 
 #: a clause after a semicolon that qualifies the one before it: the two are never quoted apart
-_QUALIFIER = re.compile(r"(?:however|but|although|though|yet|except|unless|whereas|while|only|not|nevertheless|"
+_QUALIFIER = regexcache.compile(r"(?:however|but|although|though|yet|except|unless|whereas|while|only|not|nevertheless|"
                         r"nonetheless|still|instead|rather|otherwise|if|when|in (?:some|rare|most) cases|"
                         r"this|these|that|those|it|they|such)\b", re.I)
 
@@ -159,11 +160,11 @@ def leading_clauses(text: str) -> list[str]:
 #: populations a recommendation is scoped to; a sentence scoped to another one than the question's does not
 #: answer it ("Start an ACE inhibitor … in adults with type 2 diabetes" under "… hypertension in pregnancy?")
 _POPULATIONS = {
-    "pregnancy": re.compile(r"\b(?:pregnan\w*|breast-?feed\w*|lactat\w*|nursing mothers?)\b", re.I),
-    "children": re.compile(r"\b(?:child|children|childhood|kids?|p(?:a)?ediatric\w*|infants?|newborns?|neonat\w*|"
+    "pregnancy": regexcache.compile(r"\b(?:pregnan\w*|breast-?feed\w*|lactat\w*|nursing mothers?)\b", re.I),
+    "children": regexcache.compile(r"\b(?:child|children|childhood|kids?|p(?:a)?ediatric\w*|infants?|newborns?|neonat\w*|"
                            r"toddlers?|adolescents?|teens?|teenagers?)\b", re.I),
-    "adults": re.compile(r"\badults?\b", re.I),
-    "older adults": re.compile(r"\b(?:elderly|older adults|older people|geriatric)\b", re.I),
+    "adults": regexcache.compile(r"\badults?\b", re.I),
+    "older adults": regexcache.compile(r"\b(?:elderly|older adults|older people|geriatric)\b", re.I),
 }
 
 
@@ -227,7 +228,7 @@ def _standalone_penalty(text: str) -> float | None:
     return penalty
 
 
-_DEFINED = re.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
+_DEFINED = regexcache.compile(r"\(([A-Za-z][A-Za-z0-9-]{1,9})\)")
 
 
 def _long_form(before: str, abbr: str) -> str | None:
@@ -314,9 +315,9 @@ def _acronym(source: str) -> str:
 # --- text hygiene ------------------------------------------------------------------------------
 
 #: a table or figure caption glued to its text ("Table 4Adverse events …")
-_CAPTION = re.compile(r"\b(?:Table|Figure|Fig\.)\s*[A-Z]?\d+[A-Z][a-z]")
+_CAPTION = regexcache.compile(r"\b(?:Table|Figure|Fig\.)\s*[A-Z]?\d+[A-Z][a-z]")
 #: attribute markup left by a converter (id="Par2">)
-_ATTRIBUTE = re.compile(r"\b(?:id|class|href|style|rid)\s*=\s*[\"'][^\"']*[\"']?\s*/?>?|\"\s*>")
+_ATTRIBUTE = regexcache.compile(r"\b(?:id|class|href|style|rid)\s*=\s*[\"'][^\"']*[\"']?\s*/?>?|\"\s*>")
 #: a function word glued to the word before it ("pneumoniathe", "pneumoniaare")
 _GLUE_TAILS = ("the", "are", "and", "is", "was", "were", "of", "in", "to", "with", "for")
 _CONNECTORS = frozenset("of on with and for in to when from by".split())
@@ -342,7 +343,7 @@ def _heading_start(words: list[str]) -> bool:
 
 
 #: a table's title read as a sentence ("Clinical adverse reactions occurring in ≥ 2% … (% of patients).")
-_TABLE_TITLE = re.compile(r"\((?:%|n\b|N\b|mean\b|median\b)[^()]{0,30}\)\.?$|^Table\s+\d")
+_TABLE_TITLE = regexcache.compile(r"\((?:%|n\b|N\b|mean\b|median\b)[^()]{0,30}\)\.?$|^Table\s+\d")
 
 
 def clean_quote(text: str) -> bool:
@@ -397,7 +398,7 @@ def quotable_sentences(text: str, title: str = "") -> list[tuple[str, float]]:
     return out
 
 
-_ITEM = re.compile(r"^\s*[•\-\*·]\s+\S")
+_ITEM = regexcache.compile(r"^\s*[•\-\*·]\s+\S")
 _MAX_LIST_CHARS = 700
 
 

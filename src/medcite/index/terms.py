@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+from medcite import regexcache
+
+_TOKEN = regexcache.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 
 STOP_WORDS = frozenset(
     """
@@ -36,7 +38,7 @@ STOP_WORDS = frozenset(
 _KEEP = frozenset({"no2", "hiv", "t2", "t1", "ct", "mri", "b12", "d3"})
 
 
-_CONTROL_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\ufff9-\ufffb]")
+_CONTROL_CHARS = regexcache.compile("[\x00-\x1f\x7f-\x9f\u00ad\u200b-\u200f\u2028-\u202f\u2060-\u206f\ufeff\ufff9-\ufffb]")
 
 
 def normalise(text: str) -> str:
@@ -49,7 +51,7 @@ def normalise(text: str) -> str:
     return _CONTROL_CHARS.sub(" ", text)
 
 
-_POSSESSIVE = re.compile(r"['’]s$")
+_POSSESSIVE = regexcache.compile(r"['’]s$")
 
 
 def tokenize(text: str) -> list[str]:

@@ -33,7 +33,6 @@ import bz2
 import csv
 import importlib.util
 import logging
-import os
 import pickle
 import re
 import threading
@@ -43,7 +42,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medcite import blobcache
+from medcite import blobcache, regexcache
 from medcite.blobcache import blob_name
 from medcite.index.terms import STOP_WORDS, normalise, query_terms
 
@@ -132,7 +131,7 @@ _BOILERPLATE = [
     r"(?:yes|true) or (?:no|false)",
     r"in (?:general|summary|brief)",
 ]
-_BOILERPLATE_RE = re.compile(r"(?<![\w'-])(?:" + "|".join(f"(?:{p})" for p in _BOILERPLATE) + r")(?![\w'-])", re.I)
+_BOILERPLATE_RE = regexcache.compile(r"(?<![\w'-])(?:" + "|".join(f"(?:{p})" for p in _BOILERPLATE) + r")(?![\w'-])", re.I)
 
 #: words dropped from ``core``: the grammar of a question, not its content (negations stay)
 _FRAME_WORDS = frozenset(
@@ -144,10 +143,10 @@ _FRAME_WORDS = frozenset(
     """.split()
 )
 _NEGATIONS = {"not", "no", "without", "never", "nor", "none", "neither", "cannot"}
-_NEG_CONTRACTION = re.compile(r"^\w+n['’]t$", re.I)
+_NEG_CONTRACTION = regexcache.compile(r"^\w+n['’]t$", re.I)
 _EDGE_PUNCT = "\"'“”‘’«»()[]{}<>,.;:!?¿¡…—–"
 
-_TOKEN = re.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
+_TOKEN = regexcache.compile(r"[^\W_]+(?:[-'][^\W_]+)*", re.UNICODE)
 
 
 def _norm_token(tok: str) -> str:
@@ -283,15 +282,8 @@ def _cache_file(cache_dir: Path, mesh: bool, drugs: bool) -> Path:
 
 
 def _default_cache_dir() -> Path | None:
-    env = os.environ.get("MEDCITE_CACHE_DIR")
-    if env:
-        return Path(env) / "vocab"
-    try:
-        from platformdirs import user_cache_dir
-
-        return Path(user_cache_dir("medcite")) / "vocab"
-    except Exception:  # noqa: BLE001 - a cache is an optimisation only
-        return None
+    root = blobcache.cache_root()
+    return root / "vocab" if root is not None else None
 
 
 def vocabulary_cache_dir() -> Path | None:
