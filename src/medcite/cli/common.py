@@ -134,7 +134,9 @@ def handle_errors() -> Iterator[None]:
     try:
         yield
     except MedciteError as exc:
-        err.print(f"[bold red]error:[/] {Text(str(exc))}")
+        line = Text("error:", style="bold red")
+        line.append(f" {exc}")  # as text: brackets in a message ("medcite[ray]") are not markup
+        err.print(line)
         raise typer.Exit(exc.exit_code) from None
 
 

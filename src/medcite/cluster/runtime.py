@@ -24,6 +24,19 @@ def import_ray() -> Any:
     return ray
 
 
+def _check_reachable(address: str, timeout: float = 5.0) -> None:
+    """Fail fast when nothing listens at ``HOST:PORT`` (``ray.init`` would retry for minutes)."""
+    import socket
+
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        return  # "auto", or an address Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as exc:
+        raise ConnectionError(f"nothing answers at {host}:{port} ({exc.strerror or exc})") from None
+
+
 class RayCluster:
     """A Ray cluster this process is connected to: a local one it started (``address`` None) or a running one.
 
@@ -39,14 +52,16 @@ class RayCluster:
             common = {"log_to_driver": False, "configure_logging": False}
             try:
                 if address:
+                    _check_reachable(address)
                     ray.init(address=address, **common)
                 else:  # a fresh cluster on this machine, loopback only, even when RAY_ADDRESS names another
                     ray.init(address="local", num_cpus=workers or os.cpu_count() or 1, include_dashboard=False,
                              object_store_memory=LOCAL_OBJECT_STORE_BYTES, **common)
-            except (ConnectionError, TimeoutError, ValueError, RuntimeError) as exc:
+            except (ConnectionError, TimeoutError, ValueError, RuntimeError, ray.exceptions.RayError) as exc:
                 where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
-                hint = ("start the head with `ray start --head` and check the address (HOST:6379, or auto on the "
-                        "head itself), or leave out --ray-address to start a local cluster") if address else \
+                hint = ("start the head with `ray start --head`, check the address (HOST:6379, or auto on the head "
+                        "itself) and the cluster's token (~/.ray/auth_token; docs/deployment.md), or leave out "
+                        "--ray-address to start a local cluster") if address else \
                     "see the lines above; `ray stop` ends a cluster left over from an earlier run"
                 raise ConfigError(f"cannot start or reach {where}: {exc}", hint=hint) from exc
             self._started = True
