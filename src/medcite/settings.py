@@ -170,7 +170,7 @@ class Settings(BaseSettings):
     ray_address: str | None = Field(
         None,
         description="Ray cluster that `medcite ingest --ray` and `medcite embed --ray` use: the head's "
-        "`HOST:6379` (or `auto`, `ray://HOST:10001`); unset: a local Ray cluster is started on this machine.",
+        "`HOST:6379` (`auto` on a machine of the cluster); unset: a local Ray cluster is started on this machine.",
     )
     ray_workers: int = Field(
         0, ge=0,

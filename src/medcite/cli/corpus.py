@@ -139,7 +139,7 @@ def ingest(
     ray: bool = typer.Option(False, "--ray", help="Parse (and then embed) on Ray workers: a local Ray cluster, or "
                              "the one at --ray-address; this process stores (needs medcite[ray])."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", metavar="ADDRESS",
-                                              help="Ray cluster to use (HOST:6379, auto, ray://HOST:10001); "
+                                              help="Ray cluster to join: its head's HOST:6379 (auto on a cluster machine); "
                                               "implies --ray (env MEDCITE_RAY_ADDRESS)."),
     ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1,
                                               help="Files parsed at once, then embedding workers (default: one per "
@@ -203,7 +203,7 @@ def embed(
                              "ray_gpus_per_worker): a local Ray cluster, or the one at --ray-address; this process "
                              "writes the vectors (needs medcite[ray])."),
     ray_address: Optional[str] = typer.Option(None, "--ray-address", metavar="ADDRESS",
-                                              help="Ray cluster to use (HOST:6379, auto, ray://HOST:10001); "
+                                              help="Ray cluster to join: its head's HOST:6379 (auto on a cluster machine); "
                                               "implies --ray (env MEDCITE_RAY_ADDRESS)."),
     ray_workers: Optional[int] = typer.Option(None, "--ray-workers", min=1,
                                               help="Embedding workers (default: one per CPU of the cluster)."),

@@ -28,7 +28,7 @@ def _check_reachable(address: str, timeout: float = 5.0) -> None:
     """Fail fast when nothing listens at ``HOST:PORT`` (``ray.init`` would retry for minutes)."""
     import socket
 
-    host, _, port = address.removeprefix("ray://").rpartition(":")
+    host, _, port = address.rpartition(":")
     if not host or not port.isdigit():
         return  # "auto", or an address Ray resolves itself
     try:
