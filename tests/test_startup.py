@@ -111,3 +111,27 @@ def test_plain_parameters_are_coerced_as_typer_would() -> None:
                 seen += 1
             assert plain.coerce(None, param=param, ctx=ctx) == typer_param.coerce(None, param=param, ctx=ctx)
     assert seen > 20
+
+
+def test_ask_and_blob_loads_leave_the_garbage_collector_as_they_found_it(tmp_path) -> None:
+    """`medcite ask` pauses the cyclic collector while it imports and answers, and so does a marshal blob load;
+    both turn it back on, also after an error (CliRunner runs the command in this process)."""
+    import gc
+
+    from typer.testing import CliRunner
+
+    from medcite import blobcache
+    from medcite.cli import app
+
+    assert gc.isenabled()
+    res = CliRunner().invoke(app, ["--db", str(tmp_path / "none.db"), "ask", "Is aspirin safe in pregnancy?"])
+    assert res.exit_code != 0 and gc.isenabled()
+    bad = tmp_path / "bad.marshal"
+    bad.write_bytes(b"\x00not marshal")
+    assert blobcache.load(bad) is None and gc.isenabled()
+    gc.disable()
+    try:
+        blobcache.load(bad)
+        assert not gc.isenabled()  # left off when it was off
+    finally:
+        gc.enable()

@@ -12,7 +12,7 @@ from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from medcite.cli.common import KIND_CHOICES, app, err, handle_errors, make_service, out
+from medcite.cli.common import KIND_CHOICES, app, err, gc_paused, handle_errors, make_service, out
 
 if TYPE_CHECKING:  # imported where used, so that `medcite --help` stays fast
     from medcite.answer.schema import Answer
@@ -37,7 +37,7 @@ def ask(
                                        help="Let the configured LLM write the answer (default: MEDCITE_LLM_DEFAULT)."),
 ) -> None:
     """Answer a question with cited sentences of the corpus."""
-    with handle_errors():
+    with handle_errors(), gc_paused():
         if audience not in ("clinician", "patient"):
             raise typer.BadParameter("audience must be clinician or patient")
         for kd in kind:
