@@ -52,9 +52,10 @@ def test_help_texts_list_the_review_roles() -> None:
 
 #: what `medcite ask` (lexical retrieval, terminal view) must not wait for: typer's pydantic adapters (the CLI's
 #: str, list[str] and Path parameters are coerced without them), lxml (only markup in a passage needs it), the
-#: embedding stack
+#: ingest stack, the embedding stack
 ASK_HEAVY = ("typer._adapters", "lxml", "numpy", "onnxruntime", "tokenizers", "fastapi", "uvicorn", "jinja2", "argon2",
-             "medcite.web", "medcite.review", "medcite.llm.client", "medcite.index.dense", "medcite.index.embedders")
+             "medcite.web", "medcite.review", "medcite.llm.client", "medcite.index.dense", "medcite.index.embedders",
+             "medcite.ingest.base", "medcite.ingest.pipeline", "medcite.ingest.pubmed", "medcite.sync")
 
 
 def test_ask_imports_no_heavy_stack_and_scans_no_pydantic_plugins(tmp_path) -> None:

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from medcite.answer.build import assemble, doc_meta_from_rows
 from medcite.answer.extractive import STRICT_READING, ComposerConfig, ExtractiveComposer
@@ -32,12 +32,12 @@ from medcite.errors import ConfigError, MedciteError, QueryError, StoreError
 from medcite.index.terms import query_terms
 from medcite.retrieve.hybrid import HybridRetriever, Retrieval
 from medcite.index.lexical import Filters, Fts5Index, hits_from_ids
-from medcite.ingest.base import parser_versions
 from medcite.ingest.chunking import CHUNKER_VERSION, chunk_document
-from medcite.ingest.limits import Limits
-from medcite.ingest.pipeline import Ingestor, ProgressFn
 from medcite.settings import Settings
 from medcite.store.sqlite import Store
+
+if TYPE_CHECKING:  # the ingest stack (parsers, limits, the pipeline's processes) loads when an ingest runs
+    from medcite.ingest.pipeline import ProgressFn
 
 
 @dataclass
@@ -127,6 +127,10 @@ class Medcite:
     def ingest(self, paths: Iterable[str | Path], progress: ProgressFn | None = None,
                ray: bool = False) -> IngestReport:
         """Ingest files; with ``ray`` they are parsed on Ray workers (:meth:`cluster`) and stored here, in order."""
+        from medcite.ingest.base import parser_versions
+        from medcite.ingest.limits import Limits
+        from medcite.ingest.pipeline import Ingestor
+
         store = self.store
         store.set_meta("parser_versions", json.dumps(parser_versions(), sort_keys=True))
         limits = Limits.from_settings(self.settings)
