@@ -110,3 +110,15 @@ def test_deleting_an_unknown_document_records_a_tombstone(store):
     # … but a newer version is a real revival
     assert put(store, make_doc("pmid:77", version=2))[0] == "updated"
     assert store.get_document("pmid:77").status is DocStatus.ACTIVE
+
+
+def test_fingerprint_counts_documents_and_passages_and_reads_the_newest_update_from_an_index(store):
+    assert store.fingerprint() == "0-0-0-"
+    put(store, make_doc("pmid:1"))
+    put(store, make_doc("pmid:2", text="Statins lower LDL cholesterol. Myalgia is common."))
+    docs, updated = store.conn.execute("SELECT count(*), max(updated_at) FROM documents").fetchone()
+    top, passages = store.conn.execute("SELECT max(id), count(*) FROM passages").fetchone()
+    assert store.fingerprint() == f"{docs}-{top}-{passages}-{updated}" and docs == 2
+    plan = " ".join(str(r[3]) for r in store.conn.execute(
+        "EXPLAIN QUERY PLAN SELECT coalesce(max(updated_at), '') FROM documents"))
+    assert "documents_updated_at" in plan  # the index's last entry, not a scan of every row

@@ -187,6 +187,14 @@ MIGRATIONS: list[tuple[str, str]] = [
         ) WITHOUT ROWID;
         """,
     ),
+    (
+        "0007_documents_updated_at",
+        """
+        -- the corpus fingerprint (Store.fingerprint, on every answer) reads the newest updated_at: from this index's
+        -- last entry instead of a scan of every document row
+        CREATE INDEX documents_updated_at ON documents(updated_at);
+        """,
+    ),
 ]
 
 
