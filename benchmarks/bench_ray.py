@@ -49,7 +49,7 @@ def bench_embed(work: Path, corpus: Path, n: int) -> dict:
     total = plain.stats()["passages"]
     n = min(n, total)
     t0 = time.perf_counter()
-    res = plain.embed(limit=n)
+    plain.embed(limit=n)
     plain_s = time.perf_counter() - t0
     ref = _vectors(plain)
     out = {"corpus": str(corpus), "passages": n, "load_before": _load(),
