@@ -261,10 +261,10 @@ def word_rarity(term: str) -> float:
     "back", "family", "common" ≈ 2–3; "asthma" ≈ 4.3; "pinworms", "dexamethasone" ≈ 5.7. Hyphenated
     terms take their rarest part. A word wordfreq does not know (a rare drug, a misspelling) is 8.
     """
-    from wordfreq import zipf_frequency
+    from medcite.zipf import zipf_en  # (wordfreq's values, without loading wordfreq for plain words)
 
     parts = [p for p in re.split(r"[-']", term) if p] or [term]
-    return max(8.0 - zipf_frequency(p, "en") for p in parts)
+    return max(8.0 - zipf_en(p) for p in parts)
 
 
 _INTERROGATIVE = frozenset("what which how when why who whom where is are can could does do did should will would "

@@ -325,12 +325,12 @@ _CONNECTORS = frozenset("of on with and for in to when from by".split())
 
 @lru_cache(maxsize=65536)
 def _glued(token: str) -> bool:
-    from wordfreq import zipf_frequency
+    from medcite.zipf import zipf_en  # (wordfreq's values, without loading wordfreq for plain words)
 
     for tail in _GLUE_TAILS:
         head = token[: -len(tail)]
-        if token.endswith(tail) and len(head) >= 5 and zipf_frequency(token, "en") == 0 \
-                and zipf_frequency(head, "en") >= 2.0:
+        if token.endswith(tail) and len(head) >= 5 and zipf_en(token) == 0 \
+                and zipf_en(head) >= 2.0:
             return True
     return False
 
