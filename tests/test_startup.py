@@ -55,7 +55,8 @@ def test_help_texts_list_the_review_roles() -> None:
 #: ingest stack, the embedding stack
 ASK_HEAVY = ("typer._adapters", "lxml", "numpy", "onnxruntime", "tokenizers", "fastapi", "uvicorn", "jinja2", "argon2",
              "medcite.web", "medcite.review", "medcite.llm.client", "medcite.index.dense", "medcite.index.embedders",
-             "medcite.ingest.base", "medcite.ingest.pipeline", "medcite.ingest.pubmed", "medcite.sync")
+             "medcite.ingest.base", "medcite.ingest.pipeline", "medcite.ingest.pubmed", "medcite.sync",
+             "rich._emoji_codes")  # (the terminal view prints Text, never markup strings)
 
 
 def test_ask_imports_no_heavy_stack_and_scans_no_pydantic_plugins(tmp_path) -> None:
