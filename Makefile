@@ -45,10 +45,12 @@ bench: setup
 screenshots: $(VENV)/.installed-dev
 	MEDCITE_SCREENSHOT=$(CURDIR)/docs/screenshots/answer.png $(BIN)/python -m pytest -q tests/test_web_browser.py
 
-# everything medcite and its tools made: the venv, the store and the indexes beside it, test and build caches,
+# everything medcite and its tools made: the venv, the store and what lies beside it (indexes, their lock, the
+# leftovers of an interrupted rebuild, `medcite sync`'s download folder), test and build caches,
 # and medcite's cache folder (prepared model, vocabulary cache; MEDCITE_CACHE_DIR or ~/.cache/medcite)
 clean:
-	rm -rf $(VENV) medcite.db medcite.db-wal medcite.db-shm medcite.db.tantivy medcite.db.tantivy.lock \
-		medcite.db.vectors.* .pytest_cache .hypothesis .schemathesis benchmarks/out src/medcite.egg-info build dist
+	rm -rf $(VENV) medcite.db medcite.db-wal medcite.db-shm medcite.db.tantivy medcite.db.tantivy.* \
+		medcite.db.vectors.* .medcite.db.vectors.*.tmp medcite.db.downloads \
+		.pytest_cache .hypothesis .schemathesis benchmarks/out src/medcite.egg-info build dist
 	find . -path ./.git -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 	rm -rf "$${MEDCITE_CACHE_DIR:-$${XDG_CACHE_HOME:-$$HOME/.cache}/medcite}"
