@@ -95,3 +95,18 @@ def test_the_default_composer_routes_a_contraindication_question_to_the_model(fu
     assert _ask(routed, "Is it safe to take ibuprofen while pregnant?").insufficient_evidence
     routed.close()
     unrouted.close()
+
+
+def test_two_drugs_are_answered_only_from_documents_that_name_both(full: Medcite) -> None:
+    """"Plavix" with "Viagra": the Viagra label never names clopidogrel, so its cautions are no answer about the
+    two together (``drug_coverage``); without the check the label's general cautions are the bottom line."""
+    question = "I take Plavix every day since my heart stent. Is it safe for me to use Viagra too?"
+    a = _ask(full, question, audience="patient")
+    assert a.insufficient_evidence and "plavix" in a.bottom_line.lower()
+    assert a.evidence_quality.grade == "insufficient" and a.related_reading
+    unchecked = Medcite(full.settings.model_copy(update={"drug_coverage": False}))
+    assert not _ask(unchecked, question, audience="patient").insufficient_evidence
+    unchecked.close()
+    # both drugs named by the label that answers: still answered
+    b = _ask(full, "Can a man who takes nitroglycerin use sildenafil?")
+    assert not b.insufficient_evidence

@@ -519,6 +519,7 @@ class Medcite:
         else:
             comp = self._rules_select(q, terms, expansions, quotable, doc_rows, lexical, audience, emphasis,
                                       anaphoric, retriever)
+        comp = self._drug_coverage(q, comp, store)
         t_compose = time.perf_counter()
         related = related_questions(store, q, topic=self._topic_words(comp, terms, doc_rows))
         answer = assemble(
@@ -529,7 +530,8 @@ class Medcite:
             metadata={"query": main.analysis, "input_notes": notes, "dense": main.dense_used,
                       "best_cover": round(comp.best_cover, 3),
                       "best_passage_cover": comp.best_passage_cover,
-                      "missing_terms": comp.missing_terms, "instructions_screened": screened},
+                      "missing_terms": comp.missing_terms, "unnamed_drugs": comp.unnamed_drugs,
+                      "instructions_screened": screened},
             notices=store.notices(list(doc_rows)),
         )
         if chat is not None:  # the LLM composer: the extractive answer above is its fallback
@@ -549,6 +551,23 @@ class Medcite:
             "total": round((time.perf_counter() - t0) * 1000, 1),
         }
         return answer
+
+    def _drug_coverage(self, question: str, comp: Any, store: Any) -> Any:
+        """"Insufficient evidence" when the question names two or more drugs and the bottom line's documents do not
+        name one of them (``drug_coverage``; medcite.answer.drugs)."""
+        analyzer = self.analyzer() if self.settings.drug_coverage and comp.bottom else None
+        if analyzer is None:
+            return comp
+        from medcite.answer.drugs import named_drugs, uncovered_drugs
+
+        variants = analyzer.drug_variants()
+        named = named_drugs(question, analyzer.vocab.drugs, frozenset(variants))
+        if len(set(named.values())) < 2:
+            return comp
+        missing = uncovered_drugs(named, [s.doc_id for s in comp.bottom], store, variants)
+        if not missing:
+            return comp
+        return type(comp)(unnamed_drugs=missing, ranked=comp.ranked)
 
     def _composer_for(self, question: str) -> str:
         """The composer for this question: the configured one, except that with the rules composer a question

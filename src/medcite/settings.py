@@ -82,6 +82,12 @@ class Settings(BaseSettings):
         "contraindications; with what: interactions) to the model composer, which reads the label sections "
         "that answer them and abstains when none does.",
     )
+    drug_coverage: bool = Field(
+        True,
+        description="When a question names two or more drugs (\"Plavix\" and \"Viagra\"), answer only from documents "
+        "that name each of them (by the question's word or its generic name); otherwise the answer is "
+        "'insufficient evidence' for the drug none of them names (docs/composer.md).",
+    )
     quote_formats: str = Field(
         "pubmed,jats,medquad,ngc,spl,jsonl",
         description="Document formats (comma-separated parser names) whose passages answers may quote; documents "

@@ -63,8 +63,16 @@ def closes(text: str) -> str:
     return "" if text.rstrip().endswith((".", "!", "?", ")", "”", '"')) else "."
 
 
-def insufficient_text(audience: str, missing: Sequence[str] = ()) -> str:
+def insufficient_text(audience: str, missing: Sequence[str] = (), unnamed_drugs: Sequence[str] = ()) -> str:
     named = ", ".join(f"“{m}”" for m in missing[:3])
+    if unnamed_drugs and not named:
+        drugs = ", ".join(f"“{m}”" for m in unnamed_drugs[:3])
+        if audience == "patient":
+            return (f"The documents medcite has about this question do not mention {drugs}, so we cannot say how "
+                    "the medicines you asked about go together. Ask your doctor or pharmacist.")
+        return (f"Insufficient evidence: the documents closest to this question do not mention {drugs}; nothing in "
+                "the indexed corpus addresses these drugs together. The closest documents are listed under related "
+                "reading.")
     if audience == "patient":
         if named:
             return f"We could not find anything about {named} in the documents medcite has, so we cannot answer this."
@@ -145,7 +153,7 @@ def assemble(
     grade, rationale = bottom_line_certainty(statements, ref_list)
     insufficient = not ref_list
     if insufficient:
-        bottom_line = insufficient_text(audience, comp.missing_terms)
+        bottom_line = insufficient_text(audience, comp.missing_terms, getattr(comp, "unnamed_drugs", ()))
     else:
         levels = "; ".join(f"[{r.n}] {r.label.lower()}, level {r.level}" + (f", grade {r.grade}" if r.grade else "")
                            for r in ref_list)

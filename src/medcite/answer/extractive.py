@@ -103,6 +103,8 @@ class Composition:
     best_passage_cover: float = 0.0
     concepts: list[Concept] = field(default_factory=list)
     missing_terms: list[str] = field(default_factory=list)
+    #: drugs the question names that no document behind the bottom line names (medcite.answer.drugs)
+    unnamed_drugs: list[str] = field(default_factory=list)
     ranked: list[Scored] = field(default_factory=list)   # best candidates, for explanations
 
     @property

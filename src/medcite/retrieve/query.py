@@ -340,6 +340,7 @@ class QueryAnalyzer:
         self.mesh = mesh
         self.drugs = drugs
         self.cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+        self._variants: dict[str, tuple[str, ...]] | None = None
 
     # -- vocabularies -------------------------------------------------------------------------
     @property
@@ -366,6 +367,19 @@ class QueryAnalyzer:
         """The words of the drug dictionary's names, brands and generics ("lipitor", "atorvastatin"): what a
         sentence naming a drug contains (the answer composer's "which drugs" questions)."""
         return self.vocab.drug_words or frozenset()
+
+    def generics(self) -> frozenset[str]:
+        """The drug dictionary's generic names ("clopidogrel"), the values of ``vocab.drugs``."""
+        return frozenset(self.drug_variants())
+
+    def drug_variants(self) -> dict[str, tuple[str, ...]]:
+        """Generic name → its other names in the drug dictionary ("clopidogrel" → "plavix", "iscover", …)."""
+        if self._variants is None:
+            out: dict[str, list[str]] = {}
+            for variant, generic in self.vocab.drugs.items():
+                out.setdefault(generic, []).append(variant)
+            self._variants = {g: tuple(v) for g, v in out.items()}
+        return self._variants
 
     # -- analysis ------------------------------------------------------------------------------
     def analyze(self, text: str) -> AnalyzedQuery:
