@@ -97,6 +97,9 @@ def test_sections_that_answer_a_question_type() -> None:
     ("How often should I get a mammogram?", {"frequency"}),
     ("Should antiretrovirals be started during PCP treatment or deferred until it is finished?", {"timing"}),
     ("How much extra diarrhea does amoxicillin cause compared with placebo?", {"rate"}),
+    ("What are the warning signs of a stroke?", {"list"}),
+    ("What are the most common side effects of atorvastatin?", {"list"}),
+    ("What causes a stroke?", set()),
     ("What is asthma?", set()),
 ])
 def test_answer_shapes_read_from_the_question(question: str, shapes: set[str]) -> None:
@@ -113,6 +116,11 @@ def test_shape_feature_says_whether_a_sentence_holds_the_asked_for_kind_of_fact(
     assert shape_feature(("drug",), "The Work Group recommends sertraline or paroxetine.", drugs) == 1.0
     assert shape_feature(("drug",), "The Work Group recommends psychotherapy.", drugs) == -1.0
     assert shape_feature(("rate",), "One in every 24 patients (NNH = 24) had diarrhea.") == 1.0
+    signs = "Symptoms of stroke are\n• Sudden numbness or weakness of the face\n• Sudden confusion or trouble speaking"
+    assert shape_feature(("list",), signs) == 1.0
+    assert shape_feature(("list",), "Sudden numbness or weakness; sudden confusion; sudden trouble seeing.") == 1.0
+    assert shape_feature(("list",), "The most common were nasopharyngitis, arthralgia, diarrhea, and myalgia.") == 1.0
+    assert shape_feature(("list",), "Warning signs are clues your body sends to tell you something is wrong.") == -1.0
 
 
 def test_words_the_corpus_never_uses_make_a_question_unanswerable() -> None:

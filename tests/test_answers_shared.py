@@ -57,8 +57,6 @@ def test_acute_hyperkalemia_is_not_answered_with_transfusion_advice(full: Medcit
     assert a.insufficient_evidence or "potassium" in a.bottom_line.lower() or "hyperkal" in a.bottom_line.lower()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 open: the answer model ranks a dosing caution above the label's "
-                   "'most commonly reported adverse reactions' sentence")
 def test_atorvastatin_side_effects_are_named(full: Medcite) -> None:
     a = _ask(full, "What are the side effects of atorvastatin?")
     assert not a.insufficient_evidence
@@ -73,8 +71,6 @@ def test_lowering_blood_pressure_without_medicine_names_lifestyle_changes(full: 
         w in a.bottom_line.lower() for w in ("lifestyle", "weight", "salt", "sodium", "physical activity", "diet"))
 
 
-@pytest.mark.xfail(strict=True, reason="issue 10 open: the signs are quoted as a list, but the model ranks the "
-                   "page's sentence about warning signs above it")
 def test_stroke_warning_signs_are_listed(full: Medcite) -> None:
     a = _ask(full, "What are the warning signs of a stroke?", audience="patient")
     assert not a.insufficient_evidence
@@ -93,6 +89,11 @@ def test_the_default_composer_routes_a_contraindication_question_to_the_model(fu
     assert "contraindicated" in a.bottom_line.lower() or "do not take" in a.bottom_line.lower()
     assert "contraindicated" not in _ask(unrouted, question).bottom_line.lower()
     assert _ask(routed, "Is it safe to take ibuprofen while pregnant?").insufficient_evidence
+    # a question that asks for a list (warning signs, side effects) is routed too, and gets the list
+    signs = _ask(routed, "What are the warning signs of a stroke?", audience="patient").bottom_line.lower()
+    assert "sudden numbness" in signs and "trouble speaking" in signs
+    assert "sudden numbness" not in _ask(unrouted, "What are the warning signs of a stroke?",
+                                         audience="patient").bottom_line.lower()
     routed.close()
     unrouted.close()
 

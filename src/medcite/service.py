@@ -572,14 +572,15 @@ class Medcite:
     def _composer_for(self, question: str) -> str:
         """The composer for this question: the configured one, except that with the rules composer a question
         whose wrong answer can harm — may he take it (contraindication; "is it safe to take … while pregnant"
-        included), with what (interaction) — goes to the model composer, which reads the sections that answer such
-        questions (a label's CONTRAINDICATIONS, WARNINGS, DRUG INTERACTIONS) and abstains when none does
-        (``safety_routing``; docs/composer.md)."""
+        included), with what (interaction), what are its side effects or warning signs (a "list" answer shape) —
+        goes to the model composer, which reads the sections that answer such questions (a label's
+        CONTRAINDICATIONS, WARNINGS, DRUG INTERACTIONS, ADVERSE REACTIONS; a page's list of signs), prefers a
+        sentence of the asked-for shape and abstains when none answers (``safety_routing``; docs/composer.md)."""
         chosen = self.settings.composer
         if chosen == "rules" and self.settings.safety_routing:
-            from medcite.answer.qtypes import SAFETY_TYPES, question_types
+            from medcite.answer.qtypes import SAFETY_TYPES, answer_shapes, question_types
 
-            if SAFETY_TYPES & set(question_types(question)):
+            if SAFETY_TYPES & set(question_types(question)) or "list" in answer_shapes(question):
                 return "model"
         return chosen
 

@@ -79,8 +79,9 @@ class Settings(BaseSettings):
     safety_routing: bool = Field(
         True,
         description="With composer = rules, send questions whose wrong answer can harm (may one take it: "
-        "contraindications; with what: interactions) to the model composer, which reads the label sections "
-        "that answer them and abstains when none does.",
+        "contraindications; with what: interactions) and questions that ask for a list (side effects, warning "
+        "signs, symptoms) to the model composer, which reads the sections that answer them and abstains when "
+        "none does.",
     )
     drug_coverage: bool = Field(
         True,

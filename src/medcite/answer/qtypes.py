@@ -150,11 +150,19 @@ SHAPES: dict[str, tuple[re.Pattern[str], re.Pattern[str] | None]] = {
              _re(r"\d(?:\.\d+)?\s?%|\b\d+ (?:of|in|out of) (?:every )?\d+\b|\bNN[TH]\b|\bnumber needed to\b|"
                  r"\b(?:odds|risk|hazard|rate) ratio\b|\b(?:RR|OR|HR)\s*[=:]?\s*\d|\bper \d[\d,]* (?:patients|people|"
                  r"women|men|person-years|births)\b")),
+    # "what are the side effects / warning signs / symptoms": the answer enumerates them — a bulleted list, or
+    # three or more items joined by semicolons or commas ("sudden numbness …; sudden confusion …; …")
+    "list": (_re(r"\bwhat (?:are|were) (?:the |some |its |their )?(?:most )?(?:common |main |usual |early |possible |"
+                 r"serious )?(?:side[- ]effects|adverse (?:effects|reactions|events)|symptoms|(?:warning )?signs|"
+                 r"complications|risk factors)\b|\bwhat (?:side[- ]effects|symptoms|(?:warning )?signs|complications)\b"),
+             _re(r"(?:^|\n)\s*[•\-\*]\s*\S.*\n\s*[•\-\*]\s*\S|(?:[^;]{3,120};){2,}|"
+                 r"\b(?:[\w\-() ]{3,60},\s*){2,}(?:and|or)\s+[\w\-]")),
 }
 
 
 def answer_shapes(question: str) -> tuple[str, ...]:
-    """The shapes the asked-for fact takes (a dose, an age, a time, an interval, a drug, a rate); may be empty."""
+    """The shapes the asked-for fact takes (a dose, an age, a time, an interval, a drug, a rate, a list); may be
+    empty."""
     return tuple(name for name, (asks, _has) in SHAPES.items() if asks.search(question or ""))
 
 

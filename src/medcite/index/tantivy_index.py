@@ -543,8 +543,11 @@ class TantivyIndex:
             res = self._searcher.search(query, int(k), count=False)
             hits = res.hits
             ids = self._searcher.fast_field_values("id", [addr for _, addr in hits])
-        out_ids = [int(i) for i in ids]
-        scores = [float(s) for s, _ in hits]
+        # equal scores in passage order: the order within a tie must not depend on how the index happens to
+        # be split into segments (a fresh build and an incrementally synced one give the same answers)
+        ranked = sorted(zip((float(s) for s, _ in hits), (int(i) for i in ids)), key=lambda p: (-p[0], p[1]))
+        out_ids = [i for _, i in ranked]
+        scores = [s for s, _ in ranked]
         return LexicalResult(terms, match, out_ids, scores, (time.perf_counter() - started) * 1000)
 
     def passage_total(self) -> int:
