@@ -274,6 +274,8 @@ def test_what_an_organisation_offers_is_not_an_answer() -> None:
     # nor is a medication guide's standing instruction
     assert _standalone_penalty("Do not give LIPITOR to other people, even if they have the same problem.") is None
     assert _standalone_penalty("DO NOT USE IF SAFETY SEAL AROUND BOTTLE CAP IS BROKEN OR MISSING.") is None
+    assert _standalone_penalty("Keep for use with this product only.") is None  # a Drug Facts dosing-cup line
+    assert _standalone_penalty("Keep out of reach of children.") is None
     assert _standalone_penalty("Do not take LIPITOR if you are pregnant or breastfeeding.") == 0.0
 
 

@@ -75,7 +75,8 @@ _RESOURCE = regexcache.compile(r"\b(?:brochures?|booklets?|fact sheets?|hotlines
 #: a medication guide's standing instructions, the same in every label: never an answer to a question
 _BOILERPLATE = regexcache.compile(r"^(?:do not (?:give \S+ to other people|use \S+ for a condition|keep medicine that is out of "
                           r"date)|keep \S+ and all medicines out of the reach|store \S+ at (?:room )?temperature|do not use if .*seal|"
-                          r"medicines are sometimes prescribed for purposes other than|because clinical trials are "
+                          r"medicines are sometimes prescribed for purposes other than|keep (?:for use with this product only|"
+                          r"(?:this and all drugs )?out of (?:the )?reach of children|carton for full)|because clinical trials are "
                           r"conducted under widely varying conditions)", re.I)
 _BULLET = regexcache.compile(r"^[•\-\*·]\s*")
 #: a sentence that stops where its list or object should start ("Foods with folic acid in them include")
