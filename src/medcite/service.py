@@ -626,7 +626,8 @@ class Medcite:
         return [t for t in terms if stem(t) in title]
 
     def warm_up(self) -> None:
-        """Load what the first answer would otherwise wait for (word frequencies, the embedding model).
+        """Load what the first answer would otherwise wait for (word frequencies, the embedding model, the
+        answer model when some questions go to the model composer).
 
         Best effort: a store that does not exist yet, or a model that cannot load, is reported by the
         first question that needs it, not here.
@@ -638,6 +639,8 @@ class Medcite:
             sim = self._similarity("warm up", self.retriever())
             if sim is not None:
                 sim(["warm up"])
+            if self.settings.composer == "model" or self.settings.safety_routing:
+                self._model_composer().model.score("warm up", ["Warm up."])
         except Exception as exc:  # noqa: BLE001 — warming up must never stop a server from starting
             log.info("warm-up skipped: %s", exc)
 
@@ -780,6 +783,7 @@ class Medcite:
         from medcite.evaluation.answers import evaluate_answers, load_questions
 
         qs = load_questions(questions)
+        self.warm_up()  # latency is a warm server's: model loading is not charged to the first question
         return evaluate_answers(qs, lambda q: self.ask(q.question, audience or q.audience, remember=False))
 
     def _question_matches(self, terms: list[str], filters: Filters | None, n_docs: int = 3) -> list[Hit]:
