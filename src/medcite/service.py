@@ -641,6 +641,8 @@ class Medcite:
                 sim(["warm up"])
             if self.settings.composer == "model" or self.settings.safety_routing:
                 self._model_composer().model.score("warm up", ["Warm up."])
+            if self.settings.drug_coverage and self.analyzer() is not None:
+                self.analyzer().drug_variants()
         except Exception as exc:  # noqa: BLE001 — warming up must never stop a server from starting
             log.info("warm-up skipped: %s", exc)
 

@@ -4,8 +4,10 @@
 question about Viagra, not about Viagra with clopidogrel, and quoting them as the bottom line reads as an
 answer to the interaction the reader asked about. Which words are drugs is data, not a rule list: the drug
 dictionary the query analyser already loads (brand and generic names, ``retrieve.query``). A drug named in the
-question counts as covered when a document behind the bottom line names it — by the question's word or by its
-generic name — in its title or any passage; otherwise the answer is "insufficient evidence" for that drug.
+question counts as covered when a document behind the bottom line names it — by the question's word, its generic
+name or another of its names in the dictionary — in its title or any passage; otherwise the answer is
+"insufficient evidence" for that drug. The service checks questions that name two or more drugs
+(``drug_coverage``; docs/composer.md).
 """
 
 from __future__ import annotations
