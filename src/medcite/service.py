@@ -560,11 +560,10 @@ class Medcite:
             return comp
         from medcite.answer.drugs import named_drugs, uncovered_drugs
 
-        variants = analyzer.drug_variants()
-        named = named_drugs(question, analyzer.vocab.drugs, frozenset(variants))
+        named = named_drugs(question, analyzer.vocab.drugs, analyzer.generics())
         if len(set(named.values())) < 2:
             return comp
-        missing = uncovered_drugs(named, [s.doc_id for s in comp.bottom], store, variants)
+        missing = uncovered_drugs(named, [s.doc_id for s in comp.bottom], store, analyzer.drug_variants())
         if not missing:
             return comp
         return type(comp)(unnamed_drugs=missing, ranked=comp.ranked)
@@ -642,7 +641,7 @@ class Medcite:
             if self.settings.composer == "model" or self.settings.safety_routing:
                 self._model_composer().model.score("warm up", ["Warm up."])
             if self.settings.drug_coverage and self.analyzer() is not None:
-                self.analyzer().drug_variants()
+                self.analyzer().generics()
         except Exception as exc:  # noqa: BLE001 — warming up must never stop a server from starting
             log.info("warm-up skipped: %s", exc)
 

@@ -153,7 +153,7 @@ def assemble(
     grade, rationale = bottom_line_certainty(statements, ref_list)
     insufficient = not ref_list
     if insufficient:
-        bottom_line = insufficient_text(audience, comp.missing_terms, getattr(comp, "unnamed_drugs", ()))
+        bottom_line = insufficient_text(audience, comp.missing_terms, comp.unnamed_drugs)
     else:
         levels = "; ".join(f"[{r.n}] {r.label.lower()}, level {r.level}" + (f", grade {r.grade}" if r.grade else "")
                            for r in ref_list)

@@ -341,6 +341,7 @@ class QueryAnalyzer:
         self.drugs = drugs
         self.cache_dir = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
         self._variants: dict[str, tuple[str, ...]] | None = None
+        self._generics: frozenset[str] | None = None
 
     # -- vocabularies -------------------------------------------------------------------------
     @property
@@ -369,8 +370,10 @@ class QueryAnalyzer:
         return self.vocab.drug_words or frozenset()
 
     def generics(self) -> frozenset[str]:
-        """The drug dictionary's generic names ("clopidogrel"), the values of ``vocab.drugs``."""
-        return frozenset(self.drug_variants())
+        """The drug dictionary's generic names ("clopidogrel"), the values of ``vocab.drugs`` (built once)."""
+        if self._generics is None:
+            self._generics = frozenset(self.drug_variants())
+        return self._generics
 
     def drug_variants(self) -> dict[str, tuple[str, ...]]:
         """Generic name → its other names in the drug dictionary ("clopidogrel" → "plavix", "iscover", …)."""
