@@ -621,8 +621,15 @@ def _may_instruct(text: str) -> bool:
 def flagged_spans(text: str) -> list[tuple[int, int, str]]:
     """(start, end, cue) of every segment of ``text`` that is not evidence: instructions to a model, hidden
     markup, and the sentence after one that only announces an AI-addressed message."""
+    return list(_flagged_spans(text))
+
+
+@lru_cache(maxsize=16384)
+def _flagged_spans(text: str) -> tuple[tuple[int, int, str], ...]:
+    """:func:`flagged_spans`, remembered per text: the same passage is screened for the answer, its composer and
+    its references, and popular passages come back question after question (a server's cache of passages)."""
     if not _may_instruct(text):
-        return []
+        return ()
     hidden = [(m.start(), m.end()) for m in _HIDDEN_REGION.finditer(text)] if "<" in text else []
     out: list[tuple[int, int, str]] = []
     taint = False
@@ -646,7 +653,7 @@ def flagged_spans(text: str) -> list[tuple[int, int, str]]:
     for (s, e), (s2, e2) in zip(segs, segs[1:]):
         if (s2, e2) in flagged and (s, e) not in flagged and _LABEL.match(text[s:e]):
             out.append((s, e, "label"))
-    return sorted(out)
+    return tuple(sorted(out))
 
 
 def screen(text: str) -> tuple[str, int]:
