@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from mock_openai import mock_openai  # noqa: F401  (fixture)
+
 from medcite.answer.schema import check_answer
 from medcite.service import Medcite
 from medcite.settings import Settings
@@ -111,3 +113,23 @@ def test_two_drugs_are_answered_only_from_documents_that_name_both(full: Medcite
     # both drugs named by the label that answers: still answered
     b = _ask(full, "Can a man who takes nitroglycerin use sildenafil?")
     assert not b.insufficient_evidence
+
+
+def test_a_configured_llm_does_not_answer_for_a_drug_the_documents_never_name(full: Medcite, mock_openai) -> None:
+    """With an LLM configured (the mock speaks the OpenAI protocol on loopback) the Plavix + Viagra question stays
+    "insufficient evidence": the model is not asked to write about clopidogrel from the Viagra label's passages."""
+    import json
+
+    llm = Medcite(full.settings.model_copy(update={"llm_base_url": mock_openai.url, "llm_model": "mock"}))
+    try:
+        mock_openai.queue_chat(json.dumps({"bottom_line": "Yes, it is safe to use them together [1].", "sections": [],
+                                           "related_questions": []}))
+        a = llm.ask("I take Plavix every day since my heart stent. Is it safe for me to use Viagra too?",
+                    audience="patient", llm=True, remember=False)
+        assert a.insufficient_evidence and a.composer == "extractive" and "plavix" in a.bottom_line.lower()
+        assert a.metadata["llm_skipped"] and not mock_openai.chat_requests()
+        # a question whose documents name its drug still goes to the LLM
+        llm.ask("Can a man who takes nitroglycerin use sildenafil?", llm=True, remember=False)
+        assert len(mock_openai.chat_requests()) == 1
+    finally:
+        llm.close()

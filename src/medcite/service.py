@@ -534,7 +534,11 @@ class Medcite:
                       "instructions_screened": screened},
             notices=store.notices(list(doc_rows)),
         )
-        if chat is not None:  # the LLM composer: the extractive answer above is its fallback
+        # a drug the question names that no document behind the answer names (``drug_coverage``) is not the LLM's
+        # to fill in from the other drug's passages: the question stays "insufficient evidence", nothing is sent
+        if chat is not None and comp.unnamed_drugs:
+            answer.metadata["llm_skipped"] = "the documents do not name every drug the question names"
+        elif chat is not None:  # the LLM composer: the extractive answer above is its fallback
             from medcite.answer.llm_composer import LLMComposer
 
             extractive, s = answer, self.settings
