@@ -13,7 +13,8 @@ EVAL = Path(__file__).resolve().parent.parent / "eval"
 
 @pytest.mark.parametrize("name,n,answerable", [("dev", 50, 39), ("holdout", 40, 32), ("test", 36, 30),
                                                 ("fresh", 32, 26), ("blind", 80, 62), ("unseen", 64, 46),
-                                                ("final", 48, 34), ("next", 64, 46)])
+                                                ("final", 48, 34), ("next", 64, 46),
+                                                ("later", 64, 46)])
 def test_question_set_layout(name: str, n: int, answerable: int) -> None:
     qs = load_questions(EVAL / f"answers_{name}.jsonl")
     assert len(qs) == n and sum(bool(q.gold) for q in qs) == answerable
@@ -28,7 +29,8 @@ def test_question_set_layout(name: str, n: int, answerable: int) -> None:
 
 def test_question_sets_do_not_share_ids_or_gold_documents() -> None:
     sets = {name: load_questions(EVAL / f"answers_{name}.jsonl")
-            for name in ("dev", "holdout", "test", "fresh", "blind", "unseen", "final", "next")}
+            for name in ("dev", "holdout", "test", "fresh", "blind", "unseen", "final", "next",
+                         "later")}
     ids = [q.qid for qs in sets.values() for q in qs]
     assert len(ids) == len(set(ids))
     questions = [q.question.strip().lower() for qs in sets.values() for q in qs]
