@@ -24,18 +24,18 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import sys
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
 
-from medcite.answer.model import MODEL_DIR, load_answer_model
-from medcite.answer.ranked import ModelComposer, RankedConfig
-from medcite.evaluation.answers import load_questions
-from medcite.service import Medcite
-from medcite.settings import Settings
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from build_data import SEED  # noqa: E402
+from fit_combiner import label, pool_source, traced_service  # noqa: E402
 
-SEED = 20261207
+from medcite.answer.model import MODEL_DIR, load_answer_model  # noqa: E402
+from medcite.evaluation.answers import load_questions  # noqa: E402
 
 
 class Recorder:
@@ -52,15 +52,6 @@ class Recorder:
         return 1 / (1 + np.exp(-self.calibrated_logits(question, candidates)))
 
 
-def label(doc_id: str, text: str, gold: Sequence[str], key_facts: Sequence[Sequence[str]]) -> float:
-    if doc_id not in gold or not key_facts:
-        return 0.0
-    low = text.lower()
-    if any(a.lower() in low for a in key_facts[0]):
-        return 1.0
-    return 0.5 if any(a.lower() in low for f in key_facts[1:] for a in f) else 0.0
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("sets", nargs="+", type=Path, help="question files (eval/answers_*.jsonl layout)")
@@ -72,12 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--held-out", type=Path, nargs="*", default=[],
                     help="question sets kept for evaluation: base training rows about their gold documents are dropped")
     args = ap.parse_args(argv)
-    svc = Medcite(Settings(db=args.db, progress=False, composer="model", answer_model_dir=args.model_dir))
     rec = Recorder(load_answer_model(str(args.model_dir)))
     traced: list[list] = []
-    # (answer_prob above 1: every question stops after scoring; only the pools are wanted)
-    svc._composer = ModelComposer(rec, RankedConfig(answer_prob=1.01), trace=lambda q, s, r: traced.append(list(s)),
-                                  drug_words=lambda: svc.analyzer().drug_words() if svc.analyzer() else frozenset())
+    svc = traced_service(args.db, args.model_dir, rec, lambda q, s, r: traced.append(list(s)))
     n_rows = n_pos = n_q = 0
     with args.out.open("w", encoding="utf-8") as out:
         if args.base:
@@ -98,7 +86,6 @@ def main(argv: list[str] | None = None) -> int:
                     if qid not in held_gold and f"pmid:{qid}" not in held_gold:
                         out.write(x + "\n")
         for path in args.sets:
-            name = path.stem.removeprefix("answers_")
             for q in load_questions(path):
                 rec.calls.clear()
                 traced.clear()
@@ -108,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                     for text, x in zip(shown, scored):
                         y = label(x.doc_id, x.text, q.gold, q.key_facts)
                         out.write(json.dumps({"question": q.question, "candidate": text, "label": y,
-                                              "source": f"pool:{name}", "qid": q.qid, "split": "train"}) + "\n")
+                                              "source": pool_source(path), "qid": q.qid, "split": "train"}) + "\n")
                         n_rows += 1
                         n_pos += y > 0
     print(f"{n_q} questions, {n_rows} pairs, {n_pos} positive (label > 0) -> {args.out}")

@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -92,37 +93,52 @@ def bioasq_unanswerable(shared: Path, n: int) -> list[AnswerQuestion]:
     return out
 
 
+def label(doc_id: str, text: str, gold: Sequence[str], key_facts: Sequence[Sequence[str]]) -> float:
+    """A candidate's soft label: 1 for a gold-document sentence that states the question's first (asked-for) key
+    fact — what the bottom line must state —, 0.5 for one that states another of its key facts, else 0 (and 0 for
+    every candidate of an unanswerable question). The fit minimises cross-entropy on these."""
+    if doc_id not in gold or not key_facts:
+        return 0.0
+    low = text.lower()
+    if any(a.lower() in low for a in key_facts[0]):
+        return 1.0
+    return 0.5 if any(a.lower() in low for f in key_facts[1:] for a in f) else 0.0
+
+
+def pool_source(path: Path) -> str:
+    """The ``source`` of a question set's pool pairs (``build_pools.py``): ``pool:dev`` for answers_dev.jsonl."""
+    return f"pool:{path.stem.removeprefix('answers_')}"
+
+
+def traced_service(db: Path, model_dir: Path | None, model: Any,
+                   trace: Callable[[str, list, list], None]) -> Medcite:
+    """A service whose model composer scores with ``model`` and hands every question's candidates and features
+    to ``trace``, then stops (answer_prob above 1: only the candidates are wanted, no answer is arranged)."""
+    svc = Medcite(Settings(db=db, progress=False, composer="model", answer_model_dir=model_dir))
+    svc._composer = ModelComposer(model, RankedConfig(answer_prob=1.01), trace=trace,
+                                  drug_words=lambda: svc.analyzer().drug_words() if svc.analyzer() else frozenset())
+    return svc
+
+
 def collect(db: Path, model_dir: Path | None, fallback: bool, questions: list[AnswerQuestion], offset: int,
             xs: list, ys: list, owner: list, leads: list) -> int:
     """Every candidate's features and soft label for ``questions`` (scored by the model in ``model_dir``);
     returns how many answerable questions have their asked-for fact among the candidates."""
-    svc = Medcite(Settings(db=db, progress=False, composer="model", answer_model_dir=None if fallback else model_dir))
-    model = load_answer_model("/nonexistent" if fallback else str(model_dir))
     records: list[tuple[str, list, list]] = []
-
-    def trace(question: str, scored: list, rows: list) -> None:
-        records.append((question, list(scored), list(rows)))
-
-    # (answer_prob above 1: every question stops after scoring; only the candidates are wanted)
-    svc._composer = ModelComposer(model, RankedConfig(answer_prob=1.01), trace=trace,
-                                  drug_words=lambda: svc.analyzer().drug_words() if svc.analyzer() else frozenset())
+    svc = traced_service(db, None if fallback else model_dir,
+                         load_answer_model("/nonexistent" if fallback else str(model_dir)),
+                         lambda question, scored, rows: records.append((question, list(scored), list(rows))))
     pooled = 0
     try:
         for qi, q in enumerate(questions, start=offset):
             records.clear()
             svc.ask(q.question, audience=q.audience, remember=False)
-            alts = [a.lower() for f in q.key_facts for a in f]
             first = [a.lower() for a in (q.key_facts[0] if q.key_facts else [])]
             pooled += any(any(a in x.text.lower() for a in first) for _, scored, _ in records for x in scored)
             for _, scored, rows in records:
                 for x, f in zip(scored, rows):
                     xs.append(list(f) + [1.0])
-                    # the asked-for (first) key fact is what the bottom line must state: a full positive; the
-                    # question's other key facts half a one (soft labels: the fit minimises cross-entropy)
-                    gold = bool(q.gold) and x.doc_id in q.gold
-                    text = x.text.lower()
-                    ys.append(1.0 if gold and any(a in text for a in first)
-                              else 0.5 if gold and any(a in text for a in alts) else 0.0)
+                    ys.append(label(x.doc_id, x.text, q.gold, q.key_facts))
                     owner.append(qi)
                     leads.append(x.can_lead)  # may open the answer (the population rule): decides answering
     finally:
@@ -149,8 +165,7 @@ def main(argv: list[str] | None = None) -> int:
         model_dir, _, sets = spec.partition("=")
         paths = [Path(x) for x in sets.split(",") if x]
         seen = set((model_meta(Path(model_dir)).get("training") or {}).get("sources") or ())
-        leaked = sorted(f"pool:{p.stem.removeprefix('answers_')}" for p in paths) if seen else []
-        leaked = [s for s in leaked if s in seen]
+        leaked = sorted(pool_source(p) for p in paths if pool_source(p) in seen)
         if leaked:
             ap.error(f"{model_dir} was trained on {', '.join(leaked)}: a fold model must score only the sets whose "
                      "pools it never saw")
