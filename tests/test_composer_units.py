@@ -397,3 +397,12 @@ def test_a_recommendation_for_another_population_is_not_quoted() -> None:
                                      [hit(1, text, "Hypertension: management")],
                                      question="How should hypertension be treated in adults with diabetes?").chosen]
     assert any("ACE inhibitor" in t for t in quoted), quoted
+
+
+def test_child_pugh_names_no_population() -> None:
+    from medcite.answer.sentences import populations
+
+    # "Child-Pugh B" grades cirrhosis: the question is about an adult, and an adult dose may answer it
+    assert populations("Man with Child-Pugh B cirrhosis asks for sildenafil. What starting dose?") == frozenset()
+    assert populations("Child Pugh class C hepatic impairment") == frozenset()
+    assert populations("Can a child with fever take ibuprofen?") == {"children"}

@@ -162,7 +162,7 @@ def leading_clauses(text: str) -> list[str]:
 #: answer it ("Start an ACE inhibitor … in adults with type 2 diabetes" under "… hypertension in pregnancy?")
 _POPULATIONS = {
     "pregnancy": regexcache.compile(r"\b(?:pregnan\w*|breast-?feed\w*|lactat\w*|nursing mothers?)\b", re.I),
-    "children": regexcache.compile(r"\b(?:child|children|childhood|kids?|p(?:a)?ediatric\w*|infants?|newborns?|neonat\w*|"
+    "children": regexcache.compile(r"\b(?:child(?![-\s]pugh)|children|childhood|kids?|p(?:a)?ediatric\w*|infants?|newborns?|neonat\w*|"
                            r"toddlers?|adolescents?|teens?|teenagers?)\b", re.I),
     "adults": regexcache.compile(r"\badults?\b", re.I),
     "older adults": regexcache.compile(r"\b(?:elderly|older adults|older people|geriatric)\b", re.I),
