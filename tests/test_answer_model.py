@@ -313,3 +313,23 @@ def test_training_questions_never_use_a_held_out_sets_gold_document() -> None:
     assert len(train) >= 400
     assert not [q["qid"] for q in train if set(q["gold_doc_ids"]) & held]
     assert len({q["qid"] for q in train}) == len(train)
+
+
+def test_a_listwise_combiner_learns_which_candidate_answers_and_when_none_does() -> None:
+    """combiner_variants.fit_listwise: candidates whose first feature marks the answer come out on top, and a
+    question whose candidates all lack it scores below the one that has it."""
+    rng = np.random.default_rng(0)
+    xs, ys, owner = [], [], []
+    for q in range(30):
+        answerable = q % 3 != 0
+        for i in range(6):
+            right = answerable and i == 0
+            xs.append([float(right) + rng.normal(0, 0.2), rng.normal(0, 1), 1.0])
+            ys.append(1.0 if right else 0.0)
+            owner.append(q)
+    x, y, own = np.array(xs), np.array(ys), np.array(owner)
+    w = _tool("combiner_variants").fit_listwise(x, y, own)
+    assert w[0] > 1.0 > abs(w[1])
+    s = x @ w
+    best = {q: s[own == q].max() for q in range(30)}
+    assert min(best[q] for q in range(30) if q % 3) > max(best[q] for q in range(30) if q % 3 == 0)
