@@ -297,8 +297,8 @@ def test_listwise_training_batches_whole_pools() -> None:
     pool_batches = _tool("train").pool_batches
     rows = ([{"source": "pool:a", "qid": "q1", "label": 0.0}] * 40 + [{"source": "pool:a", "qid": "q2", "label": 1.0}] * 3
             + [{"source": "pool:b", "qid": "q1", "label": 0.0}] * 2)
-    batches = pool_batches(rows, 32)
-    assert [len(b) for b in batches] == [32, 8, 3, 2]
+    batches = pool_batches(rows)
+    assert [len(b) for b in batches] == [40, 3, 2]
     assert all(len({(r["source"], r["qid"]) for r in b}) == 1 for b in batches)
 
 

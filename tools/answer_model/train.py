@@ -153,13 +153,13 @@ def length_batches(rows: list[dict], tok, size: int) -> list[list[dict]]:
     return batches
 
 
-def pool_batches(rows: list[dict], size: int) -> list[list[dict]]:
-    """One batch per candidate pool (``build_pools.py`` rows: source ``pool:…``, one ``qid``), in pool order;
-    a pool larger than ``size`` is cut into batches of ``size``."""
+def pool_batches(rows: list[dict]) -> list[list[dict]]:
+    """One batch per candidate pool (``build_pools.py`` rows: source ``pool:…``, one ``qid``), in pool order.
+    A pool is never cut (the composer's pools hold at most 32 candidates): the listwise target needs all of it."""
     pools: dict[tuple[str, str], list[dict]] = {}
     for r in rows:
         pools.setdefault((r["source"], r["qid"]), []).append(r)
-    return [rs[i: i + size] for rs in pools.values() for i in range(0, len(rs), size)]
+    return list(pools.values())
 
 
 def listwise_loss(logits, labels, null):
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.listwise:  # pool rows train as whole pools (pairwise BCE plus the listwise term); the rest as pairs
         pooled = [r for r in train if r["source"].startswith("pool:")]
         batches = (length_batches([r for r in train if not r["source"].startswith("pool:")], tok, hp["batch_size"])
-                   + pool_batches(pooled, hp["batch_size"]))
+                   + pool_batches(pooled))
         random.Random(SEED + 1).shuffle(batches)
         hp["listwise"] = args.listwise
     else:
