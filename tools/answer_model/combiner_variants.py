@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from fit_combiner import bioasq_unanswerable, collect, fit, threshold  # noqa: E402
+from fit_combiner import best_lead, bioasq_unanswerable, collect, fit, threshold  # noqa: E402
 
 from medcite.answer.ranked import FEATURES  # noqa: E402
 from medcite.evaluation.answers import load_questions  # noqa: E402
@@ -50,16 +50,6 @@ def fit_listwise(x: np.ndarray, y: np.ndarray, owner: np.ndarray, l2: float = 1.
         w -= step * (g + reg) / len(groups)
         null -= step * g_null / len(groups)
     return w
-
-
-def best_lead(w: np.ndarray, x: np.ndarray, y: np.ndarray, owner: np.ndarray, leads: np.ndarray):
-    """Per question: the best lead candidate's combined probability and its label."""
-    p = 1 / (1 + np.exp(-(x @ w)))
-    best: dict[int, tuple[float, float]] = {}
-    for i in np.where(leads)[0]:
-        if p[i] > best.get(int(owner[i]), (-1.0, 0.0))[0]:
-            best[int(owner[i])] = (float(p[i]), float(y[i]))
-    return best
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,11 +82,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'combiner':28} {'threshold':>9} {'fit bal.acc':>11} | held-out: fact on top and answered · "
           "unanswerable declined · answerable declined")
     for name, w in weights.items():
-        best = best_lead(w, x, y, owner, leads)
+        best = best_lead(1 / (1 + np.exp(-(x @ w))), y, owner, leads)
         t, bal = threshold([best.get(q, (0.0, 0.0))[0] for q, a in enumerate(answerable) if a],
                            [best.get(q, (0.0, 0.0))[0] for q, a in enumerate(answerable) if not a])
         hx, hy, ho, hl, ha = data["held"]
-        hb = best_lead(w, hx, hy, ho, hl)
+        hb = best_lead(1 / (1 + np.exp(-(hx @ w))), hy, ho, hl)
         right = sum(1 for q, a in enumerate(ha) if a and hb.get(q, (0.0, 0.0))[0] >= t and hb[q][1] == 1)
         declined = sum(1 for q, a in enumerate(ha) if not a and hb.get(q, (0.0, 0.0))[0] < t)
         false = sum(1 for q, a in enumerate(ha) if a and hb.get(q, (0.0, 0.0))[0] < t)

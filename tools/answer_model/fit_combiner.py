@@ -146,6 +146,17 @@ def collect(db: Path, model_dir: Path | None, fallback: bool, questions: list[An
     return pooled
 
 
+def best_lead(probs: Sequence[float], labels: Sequence[float], owner: Sequence[int],
+              leads: Sequence[bool]) -> dict[int, tuple[float, float]]:
+    """Per question: the combined probability of its best candidate that may open the answer (what decides
+    whether it is answered) and that candidate's label."""
+    best: dict[int, tuple[float, float]] = {}
+    for p, y, qi, lead in zip(probs, labels, owner, leads):
+        if lead and p > best.get(int(qi), (-1.0, 0.0))[0]:
+            best[int(qi)] = (float(p), float(y))
+    return best
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="fit the model composer's combiner on development questions")
     ap.add_argument("--db", type=Path, default=Path("medcite.db"))
@@ -184,13 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     x, y = np.array(xs), np.array(ys)
     w = fit(x, y)
     comb = Combiner(tuple(float(v) for v in w[:-1]), float(w[-1]))
-    probs = 1 / (1 + np.exp(-(x @ w)))
-    best: dict[int, float] = {}
-    for qi, p, lead in zip(owner, probs, leads):
-        if lead:
-            best[qi] = max(best.get(qi, 0.0), float(p))
-    ans = [best.get(i, 0.0) for i, q in enumerate(questions) if q.gold]
-    una = [best.get(i, 0.0) for i, q in enumerate(questions) if not q.gold]
+    best = best_lead(1 / (1 + np.exp(-(x @ w))), y, owner, leads)
+    ans = [best.get(i, (0.0, 0.0))[0] for i, q in enumerate(questions) if q.gold]
+    una = [best.get(i, (0.0, 0.0))[0] for i, q in enumerate(questions) if not q.gold]
     t, bal = threshold(ans, una)
     meta_path = args.model_dir / META_FILE
     meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
