@@ -628,6 +628,36 @@ def test_related_questions_about_the_answers_topic_come_first(tmp_path: Path) ->
     svc.close()
 
 
+def test_related_questions_follow_the_corpus_as_it_changes(tmp_path: Path) -> None:
+    """The patient-page questions are kept in memory per process; a page ingested later is suggested at once."""
+    from medcite.answer.related import related_questions
+
+    svc = Medcite(_settings(tmp_path))
+    svc.ingest([CORPUS])
+    store = svc.open_existing()
+    before = related_questions(store, "Can glaucoma make you blind?")
+    assert "What are the treatments for glaucoma in children?" not in before
+    page = tmp_path / "page.jsonl"
+    page.write_text(json.dumps({
+        "medcite": 1, "id": "local:glaucoma-children", "kind": "patient_info", "source": "MedlinePlus",
+        "title": "What are the treatments for glaucoma in children?", "date": "2024-01-01",
+        "sections": [{"heading": "Treatment", "text": "Glaucoma in children is treated with surgery or eye drops."}],
+    }) + "\n")
+    svc.ingest([page])
+    assert "What are the treatments for glaucoma in children?" in related_questions(store, "Can glaucoma make you blind?")
+    svc.close()
+
+
+def test_a_page_question_sharing_only_template_words_is_not_related() -> None:
+    """"What causes …?" is a template of hundreds of patient pages: sharing "cause" makes no page related."""
+    from medcite.answer.related import PageQuestions, _key
+
+    pages = PageQuestions.of([f"What causes disorder{i}?" for i in range(40)] + ["What is buspirone?"])
+    assert pages.matching(_key("Does buspirone cause sleepiness?")) == [40]
+    assert pages.matching(_key("What causes sleepiness?")) == []
+    assert pages.matching(_key("What causes disorder7?")) == [7]
+
+
 def test_warm_up_never_fails_even_without_a_store(tmp_path: Path) -> None:
     svc = Medcite(_settings(tmp_path))  # no store file yet
     svc.warm_up()

@@ -630,7 +630,7 @@ class Medcite:
 
     def warm_up(self) -> None:
         """Load what the first answer would otherwise wait for (word frequencies, the embedding model, the
-        answer model when some questions go to the model composer).
+        answer model when some questions go to the model composer, the patient-page questions).
 
         Best effort: a store that does not exist yet, or a model that cannot load, is reported by the
         first question that needs it, not here.
@@ -646,6 +646,10 @@ class Medcite:
                 self._model_composer().model.score("warm up", ["Warm up."])
             if self.settings.drug_coverage and self.analyzer() is not None:
                 self.analyzer().generics()
+            if Path(self.settings.db).exists():
+                from medcite.answer.related import page_questions
+
+                page_questions(self.open_existing())  # the patient-page questions related questions come from
         except Exception as exc:  # noqa: BLE001 — warming up must never stop a server from starting
             log.info("warm-up skipped: %s", exc)
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import threading
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Sequence
 
@@ -40,12 +42,12 @@ def _key(q: str) -> frozenset[str]:
 
 def patient_title_matches(
     store: Store, terms: list[str], *, by: str = "title", title_weight: float = 4.0, text_weight: float = 1.0,
-    pool: int = 200, limit: int = 40, questions_only: bool = False,
+    pool: int = 200, limit: int = 40,
 ) -> list[tuple[str, str, float]]:
     """Patient pages whose title (their own question) matches any of ``terms``, best first.
 
     Returns ``(key, title, bm25)`` rows grouped ``by`` "title" (key = the title) or "doc" (key = the
-    doc_id), from the ``pool`` best-ranked passages. ``questions_only`` keeps titles that end in "?".
+    doc_id), from the ``pool`` best-ranked passages.
     bm25() cannot sit inside an aggregate (SQLite refuses the plan), so passages are ranked first and
     grouped after; an FTS syntax error gives no rows.
     """
@@ -53,7 +55,6 @@ def patient_title_matches(
         return []
     column = {"title": "p.title", "doc": "p.doc_id"}[by]
     match = "title : (" + " OR ".join(fts_quote(t) for t in terms) + ")"
-    only_questions = "AND p.title LIKE '%?'" if questions_only else ""
     try:
         return [tuple(r) for r in store.conn.execute(
             f"""SELECT k, title, min(s) AS best FROM (
@@ -61,12 +62,65 @@ def patient_title_matches(
                           bm25(passages_fts, ?, ?, ?) AS s FROM passages_fts
                    CROSS JOIN passages p ON p.id = passages_fts.rowid
                    CROSS JOIN documents d ON d.doc_id = p.doc_id
-                   WHERE passages_fts MATCH ? AND d.kind = 'patient_info' {only_questions}
+                   WHERE passages_fts MATCH ? AND d.kind = 'patient_info'
                    ORDER BY s LIMIT ?)
                GROUP BY k ORDER BY best, k LIMIT ?""",
             (title_weight, text_weight, text_weight, match, pool, limit))]
     except sqlite3.OperationalError:
         return []
+
+
+#: a stem in more than this share of the patient-page questions (and more than TEMPLATE_MIN of them) is a word of
+#: their templates, not a topic
+TEMPLATE_SHARE = 0.03
+TEMPLATE_MIN = 25
+
+
+@dataclass
+class PageQuestions:
+    """The corpus's own patient-page questions (distinct patient-information titles that end in "?") with their
+    word stems, indexed by stem: related questions are chosen among them in memory, not by a full-text query
+    per answer (one query of all patient-page titles matching any word cost ~10 ms an answer)."""
+
+    titles: list[str]
+    keys: list[frozenset[str]]
+    by_stem: dict[str, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, store: Store) -> "PageQuestions":
+        return cls.of([t for (t,) in store.conn.execute(
+            "SELECT DISTINCT title FROM documents WHERE kind = 'patient_info' AND title LIKE '%?' ORDER BY title")])
+
+    @classmethod
+    def of(cls, titles: list[str]) -> "PageQuestions":
+        out = cls(titles, [_key(t) for t in titles])
+        for i, key in enumerate(out.keys):
+            for st in key:
+                out.by_stem.setdefault(st, []).append(i)
+        return out
+
+    def matching(self, stems: set[str] | frozenset[str]) -> list[int]:
+        """The questions that share a word stem with ``stems``, in title order — a word of the pages' question
+        templates ("What causes …?", "How many people are affected by …?", "symptoms", "treatments": stems in
+        more than ``TEMPLATE_SHARE`` of the titles) does not count: "Does buspar cause sleepiness?" is not
+        followed by "What causes ARDS?"."""
+        most = max(TEMPLATE_SHARE * len(self.titles), TEMPLATE_MIN)
+        return sorted({i for st in stems if len(self.by_stem.get(st, ())) <= most for i in self.by_stem.get(st, ())})
+
+
+_PAGE_QUESTIONS: dict[str, tuple[str, PageQuestions]] = {}
+_PAGE_QUESTIONS_LOCK = threading.Lock()
+
+
+def page_questions(store: Store) -> PageQuestions:
+    """``PageQuestions`` of ``store``, loaded once per process and again whenever the corpus changes."""
+    fingerprint = store.fingerprint()
+    key = str(store.path)
+    with _PAGE_QUESTIONS_LOCK:
+        cached = _PAGE_QUESTIONS.get(key)
+        if cached is None or cached[0] != fingerprint:
+            cached = _PAGE_QUESTIONS[key] = (fingerprint, PageQuestions.load(store))
+    return cached[1]
 
 
 def related_questions(store: Store, question: str, limit: int = 5, topic: Sequence[str] = ()) -> list[str]:
@@ -83,13 +137,14 @@ def related_questions(store: Store, question: str, limit: int = 5, topic: Sequen
     about = {stem(t) for t in topic}
     bonus = lambda key: 1.0 if about & key else 0.0  # noqa: E731
     candidates: list[tuple[float, str]] = []
-    # the topic's own pages first (one cheap query); all the question's words only when they are too few
-    rows = patient_title_matches(store, list(topic), questions_only=True) if topic else []
-    if len(rows) < limit:
-        rows += patient_title_matches(store, terms, questions_only=True)
-    for _title_key, title, _score in rows:
-        key = _key(title)
-        candidates.append((_jaccard(own, key) + bonus(key), tidy_question(title)))
+    pages = page_questions(store)
+    # the topic's own pages first; all the question's words only when they are too few
+    found = pages.matching(about) if about else []
+    if len(found) < limit:
+        found = sorted(set(found) | set(pages.matching(own)))
+    for i in found:
+        key = pages.keys[i]
+        candidates.append((_jaccard(own, key) + bonus(key), tidy_question(pages.titles[i])))
     for (q,) in store.conn.execute(
         "SELECT question FROM asked_questions ORDER BY last_at DESC LIMIT 500"
     ).fetchall():
