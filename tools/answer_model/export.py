@@ -75,15 +75,49 @@ def figures(scores: np.ndarray, labels: np.ndarray, probs: np.ndarray, sources: 
     return out
 
 
-def main(argv: list[str] | None = None) -> int:
+#: what a distilled student takes over from its teacher's record: the combiner and thresholds fitted on the
+#: teacher's scores (tools/answer_model/fit_combiner.py) hold for a student that reproduces them
+TEACHER_KEYS = ("calibration", "combiner", "answer_prob", "section_prob", "threshold_balanced_accuracy",
+                "asked_for_fact_among_candidates", "fallback")
+
+
+def distilled_meta(meta: dict, teacher_dir: Path, held: list[dict], logits: np.ndarray) -> dict:
+    """``meta`` of a student distilled from the model in ``teacher_dir``: the teacher's calibration, combiner and
+    thresholds, its own Platt fit kept as ``own_calibration``, and how closely it follows the teacher on the
+    held-out pairs (``distilled_from``)."""
+    from medcite.answer.model import TOKENIZER_FILE, CrossEncoderModel, model_meta
+
+    tmeta = model_meta(teacher_dir)
+    teacher = CrossEncoderModel(teacher_dir / tmeta["file"], teacher_dir / TOKENIZER_FILE, (1.0, 0.0), threads=2)
+    t = teacher.logits([r["question"] for r in held], [r["candidate"] for r in held])
+    d = np.abs(t - logits)
+    out = {**meta, "own_calibration": meta["calibration"], **{k: tmeta[k] for k in TEACHER_KEYS if k in tmeta}}
+    out["distilled_from"] = {"name": tmeta.get("name"), "sha256": tmeta.get("sha256"), "heldout_pairs": len(held),
+                             "logit_correlation": round(float(np.corrcoef(t, logits)[0, 1]), 4),
+                             "mean_abs_logit_diff": round(float(d.mean()), 4),
+                             "max_abs_logit_diff": round(float(d.max()), 4)}
+    return out
+
+
+def quantize(fp32: Path, target: Path) -> None:
+    """The float32 graph at ``fp32`` quantised dynamically to int8 at ``target`` (MatMul/Attention weights per
+    channel, the word-embedding Gather per tensor), as medcite ships it."""
     from medcite.index.embedders import onnxruntime
 
     onnxruntime()  # telemetry off before the quantizer loads the runtime
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
+    quantize_dynamic(fp32, target, per_channel=True, weight_type=QuantType.QInt8,
+                     op_types_to_quantize=["MatMul", "Attention", "Gather"],
+                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+
+
+def main(argv: list[str] | None = None) -> int:
+    import onnx
+
     from medcite.answer.model import CrossEncoderModel
-    from medcite.index.embedders import OnnxEmbedder, _read_source, build_bert_onnx, find_source
+    from medcite.index.embedders import OnnxEmbedder, _read_source, build_bert_onnx, encoder_layers, find_source
 
     ap = argparse.ArgumentParser(description="export and calibrate the answer model")
     ap.add_argument("--weights", type=Path, required=True, help="weights.npz or checkpoint.pt of train.py")
@@ -91,9 +125,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, default=Path("src/medcite/models"))
     ap.add_argument("--train-json", type=Path, default=None)
     ap.add_argument("--max-heldout", type=int, default=3000)
+    ap.add_argument("--teacher", type=Path, default=None,
+                    help="a distilled student (train.py --distill): the teacher's model folder, whose calibration, "
+                         "combiner and thresholds the student keeps (it was trained to reproduce its logits)")
     args = ap.parse_args(argv)
     weights = load_weights(args.weights)
     _, cfg, tok = _read_source(find_source())
+    n_layers = encoder_layers(weights)  # a distilled student keeps fewer layers than its source
     args.out.mkdir(parents=True, exist_ok=True)
     rows = [json.loads(x) for x in args.pairs.read_text().split("\n") if x.strip()]
     held = [r for r in rows if r["split"] == "heldout"]
@@ -106,9 +144,7 @@ def main(argv: list[str] | None = None) -> int:
         fp32 = Path(tmp) / "fp32.onnx"
         onnx.save(build_bert_onnx(weights, cfg, cross_encoder=True), str(fp32))
         target = args.out / "answer-model.int8.onnx"
-        quantize_dynamic(fp32, target, per_channel=True, weight_type=QuantType.QInt8,
-                         op_types_to_quantize=["MatMul", "Attention", "Gather"],
-                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+        quantize(fp32, target)
         (args.out / "answer-tokenizer.json").write_bytes(tok)
         ref = CrossEncoderModel(fp32, args.out / "answer-tokenizer.json", calibration=(1.0, 0.0), threads=2)
         q8 = CrossEncoderModel(target, args.out / "answer-tokenizer.json", calibration=(1.0, 0.0), threads=2)
@@ -127,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
     fprobs = 1 / (1 + np.exp(-(fa * cos + fb)))
     train_meta = json.loads(args.train_json.read_text()) if args.train_json and args.train_json.is_file() else {}
     meta = {
-        "name": "medcite-answer-minilm-l6",
+        "name": f"medcite-answer-minilm-l{n_layers}",
         "file": target.name,
         "sha256": hashlib.sha256(target.read_bytes()).hexdigest(),
         "input": "question, candidate_text(sentence, heading, title) — medcite.answer.pairs",
@@ -140,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
         "training": {k: train_meta.get(k) for k in ("seed", "hparams", "train_pairs", "steps", "source_model", "init", "sources")},
         "data_recipe": "tools/answer_model/build_data.py (seed 20261207, 20% of questions per source held out)",
     }
+    if args.teacher:
+        meta = distilled_meta(meta, args.teacher, held, logits)
     (args.out / "answer-model.json").write_text(json.dumps(meta, indent=1) + "\n")
     print(json.dumps(meta, indent=1))
     return 0

@@ -115,6 +115,17 @@ def build_model(weights: dict, cfg: dict, dropout: float):
     return CrossEncoder()
 
 
+def select_layers(weights: dict, cfg: dict, keep: list[int]) -> tuple[dict, dict]:
+    """The weights with only encoder layers ``keep`` (renumbered 0…k-1) and the config that says so."""
+    if not keep or any(not 0 <= i < cfg["num_hidden_layers"] for i in keep):
+        raise ValueError(f"layers {keep} not in 0…{cfg['num_hidden_layers'] - 1}")
+    out = {k: v for k, v in weights.items() if not k.startswith("encoder.layer.")}
+    for new, old in enumerate(keep):
+        prefix = f"encoder.layer.{old}."
+        out.update({f"encoder.layer.{new}." + k[len(prefix):]: v for k, v in weights.items() if k.startswith(prefix)})
+    return out, {**cfg, "num_hidden_layers": len(keep)}
+
+
 def make_tokenizer(tok_json: bytes, max_length: int):
     from tokenizers import Tokenizer
 
@@ -191,6 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--init", type=Path, default=None, help="start from an earlier run's weights.npz")
     ap.add_argument("--epochs", type=int, default=None, help="override the epochs of HPARAMS")
     ap.add_argument("--lr", type=float, default=None, help="override the learning rate of HPARAMS")
+    ap.add_argument("--layers", default=None,
+                    help="keep only these encoder layers of the initial weights, e.g. 0,2,5 (a smaller student)")
+    ap.add_argument("--distill", action="store_true",
+                    help="train toward each row's teacher logit (teacher_logits.py rows) by mean squared error")
+    ap.add_argument("--label-weight", type=float, default=0.0,
+                    help="with --distill: weight of the usual binary cross-entropy on the labels")
     ap.add_argument("--listwise", type=float, default=0.0,
                     help="weight of the listwise loss over each candidate pool (build_pools.py rows; 0: pairs only)")
     args = ap.parse_args(argv)
@@ -218,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
     tok = make_tokenizer(tok_json, hp["max_length"])
     if args.init:  # continue from an earlier run: its tensors replace the source model's
         weights = {**weights, **dict(np.load(args.init))}
+    if args.layers:  # a student: the chosen layers of the initial weights, renumbered 0…k-1
+        keep = [int(x) for x in args.layers.split(",")]
+        weights, cfg = select_layers(weights, cfg, keep)
+        hp["layers"] = keep
+    if args.distill:
+        hp["distill"] = {"label_weight": args.label_weight}
     model = build_model(weights, cfg, hp["dropout"])
     if args.init:
         with torch.no_grad():
@@ -262,7 +285,11 @@ def main(argv: list[str] | None = None) -> int:
         ids, types, mask = encode(tok, [(r["question"], r["candidate"]) for r in batch], hp["max_question_tokens"])
         labels = torch.tensor([float(r["label"]) for r in batch])
         logits = model(ids, types, mask)
-        loss = loss_fn(logits, labels)
+        if args.distill:
+            teacher = torch.tensor([float(r["teacher"]) for r in batch])
+            loss = torch.mean((logits - teacher) ** 2) + args.label_weight * loss_fn(logits, labels)
+        else:
+            loss = loss_fn(logits, labels)
         if args.listwise and batch[0]["source"].startswith("pool:"):
             loss = loss + args.listwise * listwise_loss(logits, labels, null)
         opt.zero_grad()

@@ -47,7 +47,7 @@ def recover(model_path: Path) -> dict[str, np.ndarray]:
         e + "LayerNorm.weight": init["emb_g"], e + "LayerNorm.bias": init["emb_b"],
         "head.weight": dequantize(init, "head_w").T.copy(), "head.bias": init["head_b"].reshape(1),
     }
-    for i in range(cfg["num_hidden_layers"]):
+    for i in range(sum(1 for name in init if name.startswith("l") and name.endswith("_qkv_b"))):
         s, p = f"l{i}_", f"encoder.layer.{i}."
         qkv_w, qkv_b = dequantize(init, s + "qkv_w"), init[s + "qkv_b"]
         for j, k in enumerate(("query", "key", "value")):

@@ -119,6 +119,11 @@ def _read_source(source: Path) -> tuple[dict[str, np.ndarray], dict, bytes]:
     return weights, json.loads(cfg), tok
 
 
+def encoder_layers(weights: dict[str, np.ndarray]) -> int:
+    """How many encoder layers ``weights`` hold (six for MiniLM-L6; fewer for a distilled answer model)."""
+    return len({k.split(".")[2] for k in weights if k.startswith("encoder.layer.")})
+
+
 def build_bert_onnx(weights: dict[str, np.ndarray], cfg: dict, *, cross_encoder: bool = False):
     """A BERT graph over ONNX Runtime's fused CPU ops.
 
@@ -156,7 +161,7 @@ def build_bert_onnx(weights: dict[str, np.ndarray], cfg: dict, *, cross_encoder:
     x = node("LayerNormalization", ["emb", const("emb_g", w(e + "LayerNorm.weight")),
                                     const("emb_b", w(e + "LayerNorm.bias"))], "emb_ln", axis=-1, epsilon=eps)
     mask32 = node("Cast", ["attention_mask"], "mask32", to=TensorProto.INT32)
-    for i in range(cfg["num_hidden_layers"]):
+    for i in range(encoder_layers(weights)):  # the weights' own depth (a distilled model keeps fewer layers)
         p, s = f"encoder.layer.{i}.", f"l{i}_"
         qkv_w = np.concatenate([w(p + f"attention.self.{k}.weight").T for k in ("query", "key", "value")], axis=1)
         qkv_b = np.concatenate([w(p + f"attention.self.{k}.bias") for k in ("query", "key", "value")])
