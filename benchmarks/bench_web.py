@@ -101,7 +101,9 @@ def free_port() -> int:
 
 
 def start_server(db: Path, port: int, workers: int, pool: int) -> subprocess.Popen:
-    env = {**os.environ, "MEDCITE_DB": str(db), "BENCH_POOL": str(pool), "PYTHONPATH": str(ROOT / "benchmarks")}
+    # the server runs this checkout's code (its src/ first), so that two checkouts can be compared on one venv
+    path = os.pathsep.join([str(ROOT / "benchmarks"), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "MEDCITE_DB": str(db), "BENCH_POOL": str(pool), "PYTHONPATH": path.rstrip(os.pathsep)}
     # as `medcite serve --workers N` does: each worker embeds with cores ÷ N threads
     from medcite.settings import embed_threads_for
 
