@@ -4,7 +4,7 @@
     python benchmarks/bench_related.py --db medcite.db [--questions ../shared/eval/kqa_dev.jsonl] [--repeat 2]
 
 Times, over the same questions in the same process, ``related_questions`` (the page questions held in memory,
-``answer.related.PageQuestions``) and the full-text query of patient-page titles that it replaced
+``answer.related.page_questions``) and the full-text query of patient-page titles that it replaced
 (``patient_title_matches`` over the question's words, the part of the old path that cost the time), plus the
 one-off load of the page questions.
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 
 from _common import SHARED, machine, percentiles
 
-from medcite.answer.related import PageQuestions, patient_title_matches, related_questions
+from medcite.answer.related import page_questions, patient_title_matches, related_questions
 from medcite.index.terms import query_terms
 from medcite.service import Medcite
 from medcite.settings import Settings
@@ -30,14 +30,13 @@ def main() -> int:
     ap.add_argument("--questions", type=Path, default=SHARED / "eval" / "kqa_dev.jsonl")
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    qs = [str(json.loads(x).get("Question") or json.loads(x).get("question"))
-          for x in args.questions.read_text(encoding="utf-8").split("\n") if x.strip()]
+    rows = [json.loads(x) for x in args.questions.read_text(encoding="utf-8").split("\n") if x.strip()]
+    qs = [str(r.get("Question") or r.get("question")) for r in rows]
     svc = Medcite(Settings(db=args.db, progress=False, embedder="none"))
     store = svc.open_existing()
     t = time.perf_counter()
-    pages = PageQuestions.load(store)
+    pages = page_questions(store)  # loaded once per process: what every later question reuses
     load_ms = (time.perf_counter() - t) * 1000
-    related_questions(store, "warm up")  # the process's own copy, loaded once
     fts, mem = [], []
     for _ in range(args.repeat):
         for q in qs:
