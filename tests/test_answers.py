@@ -648,6 +648,24 @@ def test_related_questions_follow_the_corpus_as_it_changes(tmp_path: Path) -> No
     svc.close()
 
 
+def test_page_questions_are_kept_between_processes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stemmed page questions are written once as a blob; a new process (an empty in-process cache) reads them
+    back instead of stemming every page again."""
+    from medcite.answer import related
+
+    monkeypatch.setenv("MEDCITE_CACHE_DIR", str(tmp_path / "cache"))
+    svc = Medcite(_settings(tmp_path))
+    svc.ingest([CORPUS])
+    store = svc.open_existing()
+    built = related.page_questions(store)
+    assert built.titles and list((tmp_path / "cache" / "related").glob("page-questions-*"))
+    monkeypatch.setattr(related, "_PAGE_QUESTIONS", {})
+    monkeypatch.setattr(related.PageQuestions, "load", classmethod(lambda cls, store: pytest.fail("rebuilt")))
+    again = related.page_questions(store)
+    assert (again.titles, again.keys, again.by_stem) == (built.titles, built.keys, built.by_stem)
+    svc.close()
+
+
 def test_a_page_question_sharing_only_template_words_is_not_related() -> None:
     """"What causes …?" is a template of hundreds of patient pages: sharing "cause" makes no page related."""
     from medcite.answer.related import PageQuestions, _key
