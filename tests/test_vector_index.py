@@ -358,3 +358,16 @@ def test_vector_mmap_setting_reaches_the_index(tmp_path: Path, monkeypatch: pyte
 
     monkeypatch.setenv("MEDCITE_VECTOR_MMAP", "true")
     assert Settings(db=tmp_path / "m.db").vector_mmap is True
+
+
+def test_hnsw_same_vectors_same_graph(tmp_path: Path, data) -> None:
+    """Two HNSW indexes given the same vectors in the same order answer every query alike: a small add builds
+    the graph on one thread, so its neighbour lists do not depend on how concurrent insertions interleave."""
+    ids, vecs = data
+    results = []
+    for name in ("a", "b"):
+        ix = HnswIndex.open(tmp_path / name, DIM)
+        ix.add(ids, vecs)
+        results.append([ix.search(vecs[i], 10)[0].tolist() for i in range(0, 3000, 10)])
+    assert results[0] == results[1]
+    assert all(hits[0] == ids[i] for hits, i in zip(results[0], range(0, 3000, 10)))

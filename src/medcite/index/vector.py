@@ -466,7 +466,8 @@ class _StoredVectors:
         if len(replaced):
             self._graph.remove(replaced.astype(np.uint64))
             self._tombstones += len(replaced)
-        self._graph.add(ids.astype(np.uint64), np.ascontiguousarray(vecs, dtype=np.float32), threads=0)
+        self._graph.add(ids.astype(np.uint64), np.ascontiguousarray(vecs, dtype=np.float32),
+                        threads=_add_threads(len(ids)))
 
     def _before_remove(self, ids: np.ndarray) -> None:
         if self._graph is None:
@@ -618,6 +619,16 @@ def _new_graph(dim: int, connectivity: int = HNSW_CONNECTIVITY, expansion_add: i
                  expansion_add=expansion_add, expansion_search=expansion_search, multi=False)
 
 
+#: below this many vectors a graph insertion runs on one thread: the graph then depends only on the
+#: insertion order, so the same vectors always give the same graph and the same search results (with
+#: several threads the order of concurrent insertions, hence the neighbour lists, varied from run to run)
+DETERMINISTIC_ADD = 20_000
+
+
+def _add_threads(n: int) -> int:
+    return 1 if n < DETERMINISTIC_ADD else 0  # 0: every core
+
+
 def _build_graph(dim: int, ids: np.ndarray, vecs: np.ndarray, rows: np.ndarray, chunk: int = 100_000,
                  **params: int) -> Any:
     graph = _new_graph(dim, **params)
@@ -625,7 +636,7 @@ def _build_graph(dim: int, ids: np.ndarray, vecs: np.ndarray, rows: np.ndarray, 
         for start in range(0, len(rows), chunk):
             sel = rows[start:start + chunk]
             graph.add(np.asarray(ids[sel]).astype(np.uint64), np.ascontiguousarray(vecs[sel], dtype=np.float32),
-                      threads=0)
+                      threads=_add_threads(len(sel)))
     return graph
 
 
