@@ -209,6 +209,44 @@ def test_model_composer_quotes_the_best_sentence_and_abstains_below_the_threshol
     assert not none.bottom and none.ranked  # insufficient evidence, with what was found kept for explanation
 
 
+class _Counting(_Keyword):
+    """A keyword model that remembers which candidates it was asked to score."""
+
+    def __init__(self, words: list[str]) -> None:
+        super().__init__(words)
+        self.seen: list[str] = []
+
+    def calibrated_logits(self, question, candidates):
+        self.seen += list(candidates)
+        return super().calibrated_logits(question, candidates)
+
+
+def test_a_routed_question_scores_only_the_first_candidates() -> None:
+    """A question routed to the model composer scores only ``candidates`` sentences, the first by word cover: all
+    three here find the CONTRAINDICATIONS sentence, the first one alone does not and the answer abstains."""
+    question = "Can a man who takes nitroglycerin use sildenafil?"
+    hits = [
+        _hit("p1", "d1", "Plasma nitroglycerin levels were unchanged by sildenafil 100 mg in healthy men.",
+             "12 CLINICAL PHARMACOLOGY"),
+        _hit("p2", "d1", "Sildenafil was given with nitroglycerin to volunteers in a crossover study.",
+             "14 CLINICAL STUDIES", rank=2),
+        _hit("p3", "d1", "Use of sildenafil with any nitrate is contraindicated.", "4 CONTRAINDICATIONS", rank=3),
+    ]
+    combiner = Combiner(weights=(1.0,) + (0.0,) * (len(FEATURES) - 1), bias=0.0)
+    args = (question, ["nitroglycerin", "sildenafil"], hits, {})
+
+    model = _Counting(["contraindicated"])
+    full = ModelComposer(model, RankedConfig(answer_prob=0.5), combiner).select(*args, idf=lambda t: 1.0,
+                                                                                df=lambda t: 5)
+    assert len(model.seen) == 3 and full.bottom and "contraindicated" in full.bottom[0].text
+
+    model = _Counting(["contraindicated"])
+    first = ModelComposer(model, RankedConfig(answer_prob=0.5), combiner).select(*args, idf=lambda t: 1.0,
+                                                                                 df=lambda t: 5, candidates=1)
+    assert len(model.seen) == 1 and "contraindicated" not in model.seen[0] and not first.bottom
+
+
+
 def test_model_file_json_is_valid() -> None:
     json.loads((MODEL_DIR / "answer-model.json").read_text())
 

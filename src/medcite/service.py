@@ -498,6 +498,7 @@ class Medcite:
             hits += [replace(h, rank=len(hits) + i) for i, h in enumerate(extra, start=1)]
         hits += graded_recommendations(store, hits)
         composer = self._composer_for(q)
+        routed = composer == "model" and self.settings.composer != "model"
         if composer == "model" and self._model_composer().config.question_types:
             from medcite.answer.gather import typed_passages
             from medcite.answer.qtypes import question_types
@@ -515,7 +516,8 @@ class Medcite:
         lexical = retriever.lexical
         if composer == "model":
             comp = self._model_composer().select(q, terms, quotable, doc_meta_from_rows(doc_rows), lexical.idf,
-                                                 audience, df=lexical.df, expansions=expansions)
+                                                 audience, df=lexical.df, expansions=expansions,
+                                                 candidates=self.settings.routed_candidates if routed else None)
         else:
             comp = self._rules_select(q, terms, expansions, quotable, doc_rows, lexical, audience, emphasis,
                                       anaphoric, retriever)

@@ -83,6 +83,13 @@ class Settings(BaseSettings):
         "signs, symptoms) to the model composer, which reads the sections that answer them and abstains when "
         "none does.",
     )
+    routed_candidates: int = Field(
+        16, ge=4, le=64,
+        description="How many candidate sentences the answer model scores for a question routed to it by "
+        "safety_routing, the first by word cover (the model composer itself scores 32). Scoring is most of a routed "
+        "answer's cost: 16 halves it, for two bottom lines and two false abstentions in 405 held-out answerable "
+        "questions (docs/evaluation.md).",
+    )
     drug_coverage: bool = Field(
         True,
         description="When a question names two or more drugs (\"Plavix\" and \"Viagra\"), answer only from documents "

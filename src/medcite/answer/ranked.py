@@ -123,8 +123,12 @@ class ModelComposer:
 
     def select(self, question: str, terms: Sequence[str], hits: Sequence[Hit], doc_meta: dict[str, Any],
                idf: Callable[[str], float], audience: str = "clinician",
-               df: Callable[[str], int] | None = None, expansions: Iterable[Any] = ()) -> Composition:
+               df: Callable[[str], int] | None = None, expansions: Iterable[Any] = (),
+               candidates: int | None = None) -> Composition:
+        """The answer to ``question`` from ``hits``: the best ``candidates`` sentences (default
+        ``RankedConfig.candidates``) scored by the model and the combiner, or "insufficient evidence"."""
         cfg = self.config
+        limit = candidates or cfg.candidates
         expansions = list(expansions)
         content = [t for t in dict.fromkeys(terms) if len(t) > 2 and t not in CONVERSATIONAL]
         if df is not None and cfg.missing_check:
@@ -194,7 +198,7 @@ class ModelComposer:
             if (x.doc_id, x.text) not in seen:
                 seen.add((x.doc_id, x.text))
                 cands.append((x, shown, feats))
-            if len(cands) >= cfg.candidates:
+            if len(cands) >= limit:
                 break
         comp = Composition()
         if not cands:
