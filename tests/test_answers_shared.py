@@ -133,3 +133,18 @@ def test_a_configured_llm_does_not_answer_for_a_drug_the_documents_never_name(fu
         assert len(mock_openai.chat_requests()) == 1
     finally:
         llm.close()
+
+
+def test_a_sentence_from_a_document_naming_neither_drug_never_opens_the_answer(full: Medcite) -> None:
+    """Sildenafil with erythromycin: the rules composer's first bottom-line sentence came from the opioid
+    guideline ("When opioids are started, clinicians should prescribe the lowest effective dosage."), a document
+    that names neither drug; it is left out and the label's own sentence answers (``drug_coverage``)."""
+    question = ("Man taking a 10-day course of erythromycin for a chest infection wants to use sildenafil for ED "
+                "this weekend. What starting dose should I prescribe, and why?")
+    rules = Medcite(full.settings.model_copy(update={"composer": "rules"}))
+    unchecked = Medcite(full.settings.model_copy(update={"composer": "rules", "drug_coverage": False}))
+    a = _ask(rules, question)
+    assert "opioid" not in a.bottom_line.lower() and "25 mg" in a.bottom_line
+    assert "opioid" in _ask(unchecked, question).bottom_line.lower()
+    rules.close()
+    unchecked.close()

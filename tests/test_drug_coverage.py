@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import make_doc
 
-from medcite.answer.drugs import named_drugs, uncovered_drugs
+from medcite.answer.drugs import named_drugs, naming_none, uncovered_drugs
 from medcite.ingest.chunking import chunk_document
 
 DRUGS = {"plavix": "clopidogrel", "viagra": "sildenafil", "children's motrin": "ibuprofen", "motrin": "ibuprofen",
@@ -50,3 +50,18 @@ def test_another_name_of_the_same_drug_counts(store) -> None:
     named = {"plavix": "clopidogrel"}
     assert uncovered_drugs(named, ["pmid:7"], store) == ["plavix"]
     assert uncovered_drugs(named, ["pmid:7"], store, {"clopidogrel": ("plavix", "iscover")}) == []
+
+
+def test_a_document_that_names_none_of_the_drugs_is_found(store) -> None:
+    """The sentence such a document gives is about something else and is left out of the bottom line."""
+    with store.transaction():
+        for doc in (make_doc("spl:viagra2", title="VIAGRA (sildenafil citrate) tablets",
+                             text="Consider a starting dose of 25 mg in patients treated with erythromycin."),
+                    make_doc("ngc:opioids", title="Prescribing opioids for chronic pain",
+                             text="When opioids are started, clinicians should prescribe the lowest effective dosage."),
+                    make_doc("pmid:11", title="Macrolides", text="Erythromycin inhibits CYP3A4.")):
+            store.upsert_document(doc, chunk_document, parser="test", origin="t")
+    named = {"erythromycin": "erythromycin", "viagra": "sildenafil"}
+    assert naming_none(named, ["ngc:opioids", "spl:viagra2", "pmid:11"], store) == {"ngc:opioids"}
+    assert naming_none(named, ["spl:viagra2"], store) == set()
+    assert naming_none({}, ["ngc:opioids"], store) == set()

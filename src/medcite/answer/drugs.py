@@ -61,6 +61,16 @@ def uncovered_drugs(named: Mapping[str, str], doc_ids: Iterable[str], store: Any
     return missing
 
 
+def naming_none(named: Mapping[str, str], doc_ids: Iterable[str], store: Any,
+                variants: Mapping[str, Sequence[str]] | None = None) -> set[str]:
+    """The documents among ``doc_ids`` that name none of the question's drugs (by any of their names): a sentence
+    of theirs is about something else ("When opioids are started, clinicians should prescribe the lowest
+    effective dosage." for a sildenafil dose with erythromycin) and never opens an answer about those drugs."""
+    if not named:
+        return set()
+    return {d for d in dict.fromkeys(doc_ids) if len(uncovered_drugs(named, [d], store, variants)) == len(named)}
+
+
 def _doc_texts(store: Any, doc_ids: Sequence[str]) -> list[str]:
     marks = ",".join("?" * len(doc_ids))
     conn = store.conn
