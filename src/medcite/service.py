@@ -587,9 +587,10 @@ class Medcite:
         sentence of the asked-for shape and abstains when none answers (``safety_routing``; docs/composer.md)."""
         chosen = self.settings.composer
         if chosen == "rules" and self.settings.safety_routing:
-            from medcite.answer.qtypes import SAFETY_TYPES, answer_shapes, question_types
+            from medcite.answer.qtypes import answer_shapes, question_types
 
-            if SAFETY_TYPES & set(question_types(question)) or "list" in answer_shapes(question):
+            routed = {t.strip() for t in self.settings.routed_types.split(",") if t.strip()}
+            if routed & set(question_types(question)) or "list" in answer_shapes(question):
                 return "model"
         return chosen
 

@@ -83,6 +83,15 @@ class Settings(BaseSettings):
         "signs, symptoms) to the model composer, which reads the sections that answer them and abstains when "
         "none does.",
     )
+    routed_types: str = Field(
+        "contraindication,interaction",
+        pattern=r"^\s*(?:(?:contraindication|adverse_effects|dose|interaction|pregnancy_lactation|screening|treatment"
+                r"|symptoms|cause|inheritance|prevention|diagnosis|prognosis)\s*(?:,\s*|$))*$",
+        description="With safety_routing: the question types (comma-separated names from medcite.answer.qtypes: "
+        "contraindication, interaction, treatment, dose, pregnancy_lactation, adverse_effects, screening, "
+        "symptoms, cause, inheritance, prevention, diagnosis, prognosis) whose questions go to the "
+        "model composer; questions that ask for a list always do.",
+    )
     routed_candidates: int = Field(
         16, ge=4, le=64,
         description="How many candidate sentences the answer model scores for a question routed to it by "

@@ -93,8 +93,6 @@ TYPES: tuple[QuestionType, ...] = (
 )
 
 BY_NAME = {t.name: t for t in TYPES}
-#: the kinds of question whose wrong answer can harm: the service routes them to the model composer
-SAFETY_TYPES = frozenset({"contraindication", "interaction"})
 
 
 def question_types(question: str) -> tuple[str, ...]:
@@ -184,4 +182,4 @@ def shape_feature(shapes: tuple[str, ...], text: str, drug_words: frozenset[str]
     return -1.0
 
 
-__all__ = ["SAFETY_TYPES", "SHAPES", "TYPES", "QuestionType", "answer_shapes", "question_types", "section_answers", "shape_feature"]
+__all__ = ["SHAPES", "TYPES", "QuestionType", "answer_shapes", "question_types", "section_answers", "shape_feature"]
