@@ -584,7 +584,8 @@ class Medcite:
         included), with what (interaction), what are its side effects or warning signs (a "list" answer shape) —
         goes to the model composer, which reads the sections that answer such questions (a label's
         CONTRAINDICATIONS, WARNINGS, DRUG INTERACTIONS, ADVERSE REACTIONS; a page's list of signs), prefers a
-        sentence of the asked-for shape and abstains when none answers (``safety_routing``; docs/composer.md)."""
+        sentence of the asked-for shape and abstains when none answers (``safety_routing``; the types routed are
+        ``routed_types``, default contraindication and interaction; docs/composer.md)."""
         chosen = self.settings.composer
         if chosen == "rules" and self.settings.safety_routing:
             from medcite.answer.qtypes import answer_shapes, question_types
