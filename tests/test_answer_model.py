@@ -222,8 +222,10 @@ class _Counting(_Keyword):
 
 
 def test_a_routed_question_scores_only_the_first_candidates() -> None:
-    """A question routed to the model composer scores only ``candidates`` sentences, the first by word cover: all
-    three here find the CONTRAINDICATIONS sentence, the first one alone does not and the answer abstains."""
+    """A question routed to the model composer scores only ``candidates`` sentences: up to half of them from the
+    sections that answer the kind of question (here CONTRAINDICATIONS), the rest the first by word cover. All three
+    find the contraindication; one (no place for a typed section) does not and the answer abstains; two give
+    one place to the CONTRAINDICATIONS sentence, although two sentences come before it by word cover."""
     question = "Can a man who takes nitroglycerin use sildenafil?"
     hits = [
         _hit("p1", "d1", "Plasma nitroglycerin levels were unchanged by sildenafil 100 mg in healthy men.",
@@ -244,6 +246,12 @@ def test_a_routed_question_scores_only_the_first_candidates() -> None:
     first = ModelComposer(model, RankedConfig(answer_prob=0.5), combiner).select(*args, idf=lambda t: 1.0,
                                                                                  df=lambda t: 5, candidates=1)
     assert len(model.seen) == 1 and "contraindicated" not in model.seen[0] and not first.bottom
+
+    model = _Counting(["contraindicated"])
+    two = ModelComposer(model, RankedConfig(answer_prob=0.5), combiner).select(*args, idf=lambda t: 1.0,
+                                                                               df=lambda t: 5, candidates=2)
+    assert len(model.seen) == 2 and "Plasma nitroglycerin" in model.seen[0] and "contraindicated" in model.seen[1]
+    assert two.bottom and "contraindicated" in two.bottom[0].text
 
 
 

@@ -96,6 +96,10 @@ def test_the_default_composer_routes_a_contraindication_question_to_the_model(fu
     assert "sudden numbness" in signs and "trouble speaking" in signs
     assert "sudden numbness" not in _ask(unrouted, "What are the warning signs of a stroke?",
                                          audience="patient").bottom_line.lower()
+    # a routed question has 16 sentences scored, some of them from the sections of its type: the label's side
+    # effects, not a trial result that names atorvastatin more often
+    effects = _ask(routed, "What are the side effects of atorvastatin?").bottom_line.lower()
+    assert any(w in effects for w in ("myalgia", "arthralgia", "diarrhea", "muscle", "liver", "myopathy"))
     routed.close()
     unrouted.close()
 

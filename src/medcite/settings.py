@@ -95,7 +95,8 @@ class Settings(BaseSettings):
     routed_candidates: int = Field(
         16, ge=4, le=64,
         description="How many candidate sentences the answer model scores for a question routed to it by "
-        "safety_routing, the first by word cover (the model composer itself scores 32). Scoring is most of a routed "
+        "safety_routing: up to half from the sections that answer the question's type, the rest by word cover (the "
+        "model composer itself scores 32). Scoring is most of a routed "
         "answer's cost: 16 halves it, for two bottom lines and two false abstentions in 405 held-out answerable "
         "questions (docs/evaluation.md).",
     )

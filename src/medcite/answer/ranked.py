@@ -109,6 +109,16 @@ class Combiner:
         return cls(tuple(float(w) for w in c["weights"]), float(c["bias"]))
 
 
+def _fewer(cands: list[tuple[Scored, str, tuple[float, ...]]], limit: int) -> list[tuple[Scored, str, tuple[float, ...]]]:
+    """``limit`` of the candidates (in their order): up to half of them from the sections that answer the kind of
+    question asked (a label's ADVERSE REACTIONS for "what are the side effects of …"), the rest by word cover.
+    Word cover alone would fill the places with sentences that repeat the question's words — trial results
+    naming atorvastatin — and leave out the label section that lists its side effects."""
+    typed = [i for i, (_, _, feats) in enumerate(cands) if feats[3]][: limit // 2]
+    rest = [i for i in range(len(cands)) if i not in set(typed)][: limit - len(typed)]
+    return [cands[i] for i in sorted(typed + rest)]
+
+
 class ModelComposer:
     name = "model"
 
@@ -198,8 +208,10 @@ class ModelComposer:
             if (x.doc_id, x.text) not in seen:
                 seen.add((x.doc_id, x.text))
                 cands.append((x, shown, feats))
-            if len(cands) >= limit:
+            if len(cands) >= cfg.candidates:
                 break
+        if limit < len(cands):
+            cands = _fewer(cands, limit)
         comp = Composition()
         if not cands:
             return comp
