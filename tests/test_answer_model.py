@@ -254,7 +254,6 @@ def test_a_routed_question_scores_only_the_first_candidates() -> None:
     assert two.bottom and "contraindicated" in two.bottom[0].text
 
 
-
 def test_model_file_json_is_valid() -> None:
     json.loads((MODEL_DIR / "answer-model.json").read_text())
 

@@ -109,13 +109,17 @@ class Combiner:
         return cls(tuple(float(w) for w in c["weights"]), float(c["bias"]))
 
 
-def _fewer(cands: list[tuple[Scored, str, tuple[float, ...]]], limit: int) -> list[tuple[Scored, str, tuple[float, ...]]]:
+Candidate = tuple[Scored, str, tuple[float, ...]]  # a sentence, its text as the model reads it, its features
+
+
+def _fewer(cands: list[Candidate], limit: int) -> list[Candidate]:
     """``limit`` of the candidates (in their order): up to half of them from the sections that answer the kind of
     question asked (a label's ADVERSE REACTIONS for "what are the side effects of …"), the rest by word cover.
     Word cover alone would fill the places with sentences that repeat the question's words — trial results
     naming atorvastatin — and leave out the label section that lists its side effects."""
     typed = [i for i, (_, _, feats) in enumerate(cands) if feats[3]][: limit // 2]
-    rest = [i for i in range(len(cands)) if i not in set(typed)][: limit - len(typed)]
+    taken = set(typed)
+    rest = [i for i in range(len(cands)) if i not in taken][: limit - len(typed)]
     return [cands[i] for i in sorted(typed + rest)]
 
 
