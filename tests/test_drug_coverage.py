@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import make_doc
 
-from medcite.answer.drugs import named_drugs, naming_none, uncovered_drugs
+from medcite.answer.drugs import bottom_line_drugs, named_drugs, uncovered_drugs
 from medcite.ingest.chunking import chunk_document
 
 DRUGS = {"plavix": "clopidogrel", "viagra": "sildenafil", "children's motrin": "ibuprofen", "motrin": "ibuprofen",
@@ -52,7 +52,7 @@ def test_another_name_of_the_same_drug_counts(store) -> None:
     assert uncovered_drugs(named, ["pmid:7"], store, {"clopidogrel": ("plavix", "iscover")}) == []
 
 
-def test_a_document_that_names_none_of_the_drugs_is_found(store) -> None:
+def test_a_document_that_names_none_of_the_drugs_is_left_out(store) -> None:
     """The sentence such a document gives is about something else and is left out of the bottom line."""
     with store.transaction():
         for doc in (make_doc("spl:viagra2", title="VIAGRA (sildenafil citrate) tablets",
@@ -62,6 +62,9 @@ def test_a_document_that_names_none_of_the_drugs_is_found(store) -> None:
                     make_doc("pmid:11", title="Macrolides", text="Erythromycin inhibits CYP3A4.")):
             store.upsert_document(doc, chunk_document, parser="test", origin="t")
     named = {"erythromycin": "erythromycin", "viagra": "sildenafil"}
-    assert naming_none(named, ["ngc:opioids", "spl:viagra2", "pmid:11"], store) == {"ngc:opioids"}
-    assert naming_none(named, ["spl:viagra2"], store) == set()
-    assert naming_none({}, ["ngc:opioids"], store) == set()
+    assert bottom_line_drugs(named, ["ngc:opioids", "spl:viagra2", "pmid:11"], store) == ({"ngc:opioids"}, [])
+    assert bottom_line_drugs(named, ["spl:viagra2"], store) == (set(), [])
+    assert bottom_line_drugs({}, ["ngc:opioids"], store) == (set(), [])
+    # a document naming neither drug is kept when it is the only one; then both drugs are missing
+    assert bottom_line_drugs(named, ["ngc:opioids"], store) == (set(), ["erythromycin", "viagra"])
+    assert bottom_line_drugs(named, ["ngc:opioids", "pmid:11"], store) == ({"ngc:opioids"}, ["viagra"])

@@ -564,16 +564,16 @@ class Medcite:
         analyzer = self.analyzer() if self.settings.drug_coverage and comp.bottom else None
         if analyzer is None:
             return comp
-        from medcite.answer.drugs import named_drugs, naming_none, uncovered_drugs
+        from medcite.answer.drugs import bottom_line_drugs, named_drugs
 
         named = named_drugs(question, analyzer.vocab.drugs, analyzer.generics())
         if len(set(named.values())) < 2:
             return comp
         # a bottom-line sentence whose document names none of the drugs is about something else: left out
-        off_topic = naming_none(named, [s.doc_id for s in comp.bottom], store, analyzer.drug_variants())
-        if off_topic and len(off_topic) < len({s.doc_id for s in comp.bottom}):
+        off_topic, missing = bottom_line_drugs(named, [s.doc_id for s in comp.bottom], store,
+                                               analyzer.drug_variants())
+        if off_topic:
             comp = replace(comp, bottom=[s for s in comp.bottom if s.doc_id not in off_topic])
-        missing = uncovered_drugs(named, [s.doc_id for s in comp.bottom], store, analyzer.drug_variants())
         if not missing:
             return comp
         return type(comp)(unnamed_drugs=missing, ranked=comp.ranked)

@@ -44,31 +44,47 @@ def _pattern(names: Iterable[str]) -> re.Pattern[str]:
     return re.compile(r"(?<![a-z0-9])(?:" + alts + r")(?![a-z0-9])", re.I)
 
 
+def uncovered_by_doc(named: Mapping[str, str], doc_ids: Iterable[str], store: Any,
+                     variants: Mapping[str, Sequence[str]] | None = None) -> dict[str, list[str]]:
+    """Per document of ``doc_ids``: the question's drugs (as asked) it does not name — by the question's word, the
+    generic name or another of its names in the dictionary (``variants``: generic → brand and other names) —
+    in its title or passages. Each document's text is read once."""
+    patterns = [(asked, _pattern([asked, generic, *((variants or {}).get(generic, ()))]))
+                for asked, generic in named.items()]
+    out: dict[str, list[str]] = {}
+    for doc in dict.fromkeys(doc_ids):
+        texts = _doc_texts(store, [doc])
+        out[doc] = [asked for asked, pat in patterns if not any(pat.search(t) for t in texts)]
+    return out
+
+
+def _none_names(per_doc: Mapping[str, list[str]], named: Mapping[str, str]) -> list[str]:
+    """The drugs no document of ``per_doc`` names (each is missing from every one)."""
+    return [asked for asked in named if per_doc and all(asked in missing for missing in per_doc.values())]
+
+
 def uncovered_drugs(named: Mapping[str, str], doc_ids: Iterable[str], store: Any,
                     variants: Mapping[str, Sequence[str]] | None = None) -> list[str]:
-    """The question's drugs (as asked) that no document in ``doc_ids`` names — by the question's word, the
-    generic name or another of its names in the dictionary (``variants``: generic → brand and other names) —
-    in its title or passages."""
-    ids = list(dict.fromkeys(doc_ids))
-    if not named or not ids:
-        return []
-    texts = _doc_texts(store, ids)
-    missing = []
-    for asked, generic in named.items():
-        pat = _pattern([asked, generic, *((variants or {}).get(generic, ()))])
-        if not any(pat.search(t) for t in texts):
-            missing.append(asked)
-    return missing
+    """The question's drugs (as asked) that no document in ``doc_ids`` names (``uncovered_by_doc``)."""
+    return _none_names(uncovered_by_doc(named, doc_ids, store, variants), named) if named else []
 
 
-def naming_none(named: Mapping[str, str], doc_ids: Iterable[str], store: Any,
-                variants: Mapping[str, Sequence[str]] | None = None) -> set[str]:
-    """The documents among ``doc_ids`` that name none of the question's drugs (by any of their names): a sentence
-    of theirs is about something else ("When opioids are started, clinicians should prescribe the lowest
-    effective dosage." for a sildenafil dose with erythromycin) and never opens an answer about those drugs."""
+def bottom_line_drugs(named: Mapping[str, str], doc_ids: Iterable[str], store: Any,
+                      variants: Mapping[str, Sequence[str]] | None = None) -> tuple[set[str], list[str]]:
+    """For the documents behind a bottom line: those to leave out, and the drugs the rest never name.
+
+    A document that names none of the question's drugs gives a sentence about something else ("When opioids are
+    started, clinicians should prescribe the lowest effective dosage." for a sildenafil dose with erythromycin):
+    it is left out when another document remains. A drug none of the remaining documents names makes the answer
+    "insufficient evidence" for it."""
     if not named:
-        return set()
-    return {d for d in dict.fromkeys(doc_ids) if len(uncovered_drugs(named, [d], store, variants)) == len(named)}
+        return set(), []
+    per_doc = uncovered_by_doc(named, doc_ids, store, variants)
+    off_topic = {d for d, missing in per_doc.items() if len(missing) == len(named)}
+    if len(off_topic) == len(per_doc):
+        off_topic = set()
+    kept = {d: missing for d, missing in per_doc.items() if d not in off_topic}
+    return off_topic, _none_names(kept, named)
 
 
 def _doc_texts(store: Any, doc_ids: Sequence[str]) -> list[str]:
